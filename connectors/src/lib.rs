@@ -1,0 +1,8 @@
+//! credence-connectors: everything of Credence that touches the outside world — the command
+//! line, model files — and the `credence` binary that wires them around the engine.
+//!
+//! - [`cli`]: the `credence` command line (clap)
+//! - [`model_check`]: `credence model check <dir>`: load, validate, summarise
+
+pub mod cli;
+pub mod model_check;
