@@ -5,7 +5,14 @@
 //! - [`time`]: instants as microseconds, RFC 3339 in and out
 //! - [`error`]: the stable rejection codes of contract §3, in precedence order
 //! - [`event`]: decoding a NATS message into a typed event or one rejection
+//! - [`subject`]: one subject's records (64-byte records + one string arena) and idempotence
+//! - [`eval`]: evaluation — score, grade, lists with since/until, decisions, next change
+//! - [`store`]: the concurrent subject map, model history, time index, counters, `apply`
+//! - [`answer`]: checks and reports as the contract's JSON
+//! - [`snapshot`]: the versioned, checksummed bincode snapshot format
+//! - [`intern`]: shared strings (producers, authorities, legal bases)
 
+pub mod answer;
 pub mod error;
 pub mod event;
 pub mod id;
@@ -16,3 +23,12 @@ pub use error::{ErrorCode, Rejection};
 pub use event::{decode, Channel, Decoded, Event, Op};
 pub use id::SubjectKey;
 pub use time::Ts;
+pub mod eval;
+pub mod intern;
+pub mod snapshot;
+pub mod store;
+pub mod subject;
+
+pub use eval::{evaluate, Assessment, Judge};
+pub use store::{Applied, Cause, ListChange, Outcome, Store};
+pub use subject::Subject;
