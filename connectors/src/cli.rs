@@ -14,6 +14,24 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// A first look: a synthetic Bao'an population, a live event mix, sample reports.
+    Demo {
+        /// Share of Bao'an's 904,000 legal + 5,342,000 natural persons.
+        #[arg(long, default_value_t = 0.02)]
+        scale: f64,
+        /// How long the live event mix runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seed of the synthetic population and events.
+        #[arg(long, default_value_t = 2017)]
+        seed: u64,
+        /// Live events per second (0: as fast as one core goes).
+        #[arg(long, default_value_t = 20_000)]
+        rate: u64,
+        /// The model directory (default: the bundled baoan model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Work with credit models.
     Model {
         #[command(subcommand)]

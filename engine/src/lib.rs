@@ -11,6 +11,7 @@
 //! - [`answer`]: checks and reports as the contract's JSON
 //! - [`snapshot`]: the versioned, checksummed bincode snapshot format
 //! - [`intern`]: shared strings (producers, authorities, legal bases)
+//! - [`synth`]: the seeded synthetic Bao'an population and event mix
 
 pub mod answer;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod intern;
 pub mod snapshot;
 pub mod store;
 pub mod subject;
+pub mod synth;
 
 pub use eval::{evaluate, Assessment, Judge};
 pub use store::{Applied, Cause, ListChange, Outcome, Store};
