@@ -8,12 +8,17 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "credence", version, about)]
 pub struct Cli {
+    /// Log filter (tracing's env-filter syntax); also CREDENCE_LOG.
+    #[arg(long, global = true, env = "CREDENCE_LOG", default_value = "info")]
+    pub log: String,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the engine: consume CREDIT_EVENTS, serve checks and reports over HTTP.
+    Serve(Box<crate::serve::ServeArgs>),
     /// A first look: a synthetic Bao'an population, a live event mix, sample reports.
     Demo {
         /// Share of Bao'an's 904,000 legal + 5,342,000 natural persons.

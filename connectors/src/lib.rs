@@ -1,10 +1,24 @@
 //! credence-connectors: everything of Credence that touches the outside world — the command
-//! line, model files — and the `credence` binary that wires them around the engine.
+//! line, NATS JetStream, HTTP, auth, audit — and the `credence` binary that wires them around the engine.
 //!
 //! - [`cli`]: the `credence` command line (clap)
 //! - [`demo`]: `credence demo`, the in-process first look
 //! - [`model_check`]: `credence model check <dir>`: load, validate, summarise
+//! - [`serve`]: `credence serve`, the tasks and the shutdown tree
+//! - [`nats`]: connecting, the four streams, the model control event, acked publishing
+//! - [`ingest`]: the durable pull consumer → store → DLQ and list changes → ack
+//! - [`http`]: the HTTP API (axum), roles, the purpose rule, audit of natural persons' reads
+//! - [`auth`]: the auth file, bearer tokens hashed and compared in constant time
+//! - [`audit`]: the audit key, pseudonyms, the bounded audit queue
+//! - [`state`]: the shared state and the metrics
 
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod demo;
+pub mod http;
+pub mod ingest;
 pub mod model_check;
+pub mod nats;
+pub mod serve;
+pub mod state;

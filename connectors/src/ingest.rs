@@ -1,0 +1,293 @@
+//! Ingestion: a durable pull consumer on `CREDIT_EVENTS` feeds the store in stream order.
+//!
+//! Messages are taken in batches (whatever has arrived, up to `batch`), applied one by one
+//! (decode → apply → evaluate, about a microsecond each, inline: a channel hop would cost more),
+//! then the batch's effects — DLQ copies and list changes — are published and their JetStream
+//! acknowledgements awaited, and only then is the batch acknowledged, by acking its last
+//! message (`AckPolicy::All`). So an acknowledged message always has its effect in the state
+//! and its rejection in the DLQ. Between batches the same task runs the timer of the time
+//! index (never before catch-up), so one task is the store's only writer.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::{self, stream};
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use credence_engine::event::{parse_route, Route};
+use credence_engine::{ErrorCode, ListChange, Outcome, SubjectKey};
+use futures::{FutureExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+/// A pull consumer of `CREDIT_EVENTS`.
+pub type PullConsumer = async_nats::jetstream::consumer::Consumer<pull::Config>;
+
+use crate::demo::now_us;
+use crate::nats::publish_acked;
+use crate::state::App;
+
+/// Consumer settings.
+#[derive(Clone, Copy, Debug)]
+pub struct IngestSettings {
+    /// The most messages applied before their effects are published and the batch acked.
+    pub batch: usize,
+    /// The most messages the server lets the consumer hold unacknowledged.
+    pub max_ack_pending: i64,
+}
+
+/// The durable consumer of this instance, (re)created to deliver from `from_seq` — the
+/// recovery point is the state's last sequence + 1, not the consumer's ack floor.
+pub async fn consumer(
+    stream: &stream::Stream,
+    name: &str,
+    from_seq: u64,
+    s: IngestSettings,
+) -> anyhow::Result<PullConsumer> {
+    let _ = stream.delete_consumer(name).await;
+    let deliver_policy = if from_seq <= 1 {
+        DeliverPolicy::All
+    } else {
+        DeliverPolicy::ByStartSequence {
+            start_sequence: from_seq,
+        }
+    };
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            deliver_policy,
+            ack_policy: AckPolicy::All,
+            ack_wait: Duration::from_secs(60),
+            max_ack_pending: s.max_ack_pending,
+            max_deliver: -1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("creating consumer {name}: {e}"))
+}
+
+/// A publication owed before a batch is acknowledged.
+struct Effect {
+    subject: String,
+    headers: HeaderMap,
+    payload: Bytes,
+}
+
+/// The DLQ subject of a rejected message.
+pub fn dlq_subject(nats_subject: &str) -> String {
+    match parse_route(nats_subject) {
+        Some(Route::Producer { channel, source }) => format!("credit.dlq.{channel}.{source}"),
+        Some(Route::Control) => "credit.dlq.control.model".to_owned(),
+        None => "credit.dlq.invalid".to_owned(),
+    }
+}
+
+fn dlq_effect(nats_subject: &str, payload: Bytes, seq: u64, code: &str, detail: &str) -> Effect {
+    let mut headers = HeaderMap::new();
+    headers.insert("Credence-Error", code);
+    headers.insert("Credence-Error-Detail", detail);
+    headers.insert("Credence-Seq", seq.to_string().as_str());
+    headers.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        format!("dlq:{seq}:{code}").as_str(),
+    );
+    Effect {
+        subject: dlq_subject(nats_subject),
+        headers,
+        payload,
+    }
+}
+
+/// The JSON of a list change (contract §4).
+pub fn list_change_json(c: &ListChange, key: SubjectKey) -> serde_json::Value {
+    serde_json::json!({
+        "subject": {"kind": key.kind(), "id": key.text().as_str()},
+        "list": c.list,
+        "since": credence_engine::time::format_rfc3339(c.since),
+        "until": c.until.map(credence_engine::time::format_rfc3339),
+        "reasons": c.reasons,
+        "at": credence_engine::time::format_rfc3339(c.at),
+        "seq": c.seq,
+    })
+}
+
+fn list_effect(c: &ListChange) -> Option<Effect> {
+    let key = c.subject_key()?;
+    let op = if c.added { "added" } else { "removed" };
+    let mut headers = HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, c.msg_id().as_str());
+    Some(Effect {
+        subject: format!("credit.lists.{}.{}.{op}", c.list, key.kind()),
+        headers,
+        payload: Bytes::from(list_change_json(c, key).to_string()),
+    })
+}
+
+/// Publishes effects, all in flight at once, then waits for every acknowledgement; any that
+/// failed is published again (same message id) until JetStream takes it.
+async fn publish_all(
+    js: &jetstream::Context,
+    effects: Vec<Effect>,
+    cancel: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut pending = Vec::with_capacity(effects.len());
+    for e in effects {
+        let ack = js
+            .publish_with_headers(e.subject.clone(), e.headers.clone(), e.payload.clone())
+            .await
+            .ok();
+        pending.push((ack, e));
+    }
+    for (ack, e) in pending {
+        let acked = match ack {
+            Some(ack) => matches!(
+                tokio::time::timeout(Duration::from_secs(5), ack).await,
+                Ok(Ok(_))
+            ),
+            None => false,
+        };
+        if !acked {
+            publish_acked(js, e.subject, e.headers, e.payload, cancel).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs ingestion until `cancel`: consume, apply, publish effects, ack; tick the time index
+/// between batches once caught up.
+pub async fn run(
+    app: Arc<App>,
+    consumer: PullConsumer,
+    settings: IngestSettings,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(settings.batch.min(10_000))
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .map_err(|e| anyhow::anyhow!("consuming {}: {e}", crate::nats::EVENTS_STREAM))?;
+    let mut timer = tokio::time::interval(Duration::from_millis(100));
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let store = app.store.clone();
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break,
+            _ = timer.tick() => {
+                if app.ready.load(Ordering::Acquire) {
+                    let changes = store.tick(now_us(), 100_000);
+                    if !changes.is_empty() {
+                        app.metrics.list_changes.fetch_add(changes.len() as u64, Ordering::Relaxed);
+                        let effects = changes.iter().filter_map(list_effect).collect();
+                        publish_all(&app.js, effects, &cancel).await?;
+                    }
+                }
+                continue;
+            }
+            m = messages.next() => m,
+        };
+        let Some(first) = first else {
+            anyhow::bail!("the consumer's message stream ended");
+        };
+        let mut batch = Vec::with_capacity(64);
+        match first {
+            Ok(m) => batch.push(m),
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer error; continuing");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        }
+        // Whatever else has already arrived joins the batch.
+        while batch.len() < settings.batch {
+            match messages.next().now_or_never() {
+                Some(Some(Ok(m))) => batch.push(m),
+                Some(Some(Err(e))) => {
+                    tracing::warn!(error = %e, "consumer error within a batch");
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let now = now_us();
+        let mut effects = Vec::new();
+        let mut applied = 0u64;
+        for m in &batch {
+            let Ok(info) = m.info() else { continue };
+            let seq = info.stream_sequence;
+            let result = store.apply(m.subject.as_str(), &m.payload, seq, now);
+            match &result.outcome {
+                Outcome::Rejected(r) => {
+                    effects.push(dlq_effect(
+                        m.subject.as_str(),
+                        m.payload.clone(),
+                        seq,
+                        r.code.as_str(),
+                        r.detail,
+                    ));
+                }
+                Outcome::Conflict => effects.push(dlq_effect(
+                    m.subject.as_str(),
+                    m.payload.clone(),
+                    seq,
+                    ErrorCode::RecordConflict.as_str(),
+                    "a different add for this record is on file; the first stays",
+                )),
+                Outcome::ModelRejected(problems) => {
+                    tracing::warn!(
+                        seq,
+                        problems = problems.len(),
+                        "a model control event is not valid; ignored"
+                    );
+                    effects.push(dlq_effect(
+                        m.subject.as_str(),
+                        m.payload.clone(),
+                        seq,
+                        "invalid_model",
+                        "the control event's model is not valid",
+                    ));
+                }
+                Outcome::ModelApplied { epoch } => {
+                    tracing::info!(
+                        seq,
+                        epoch,
+                        "a new model is in force; re-evaluating every subject"
+                    );
+                    let changes = store.reevaluate_all(now);
+                    effects.extend(changes.iter().filter_map(list_effect));
+                    app.metrics
+                        .list_changes
+                        .fetch_add(changes.len() as u64, Ordering::Relaxed);
+                }
+                Outcome::Applied
+                | Outcome::Duplicate
+                | Outcome::Skipped
+                | Outcome::ModelUnchanged => {}
+            }
+            applied += 1;
+            if !result.changes.is_empty() {
+                app.metrics
+                    .list_changes
+                    .fetch_add(result.changes.len() as u64, Ordering::Relaxed);
+                effects.extend(result.changes.iter().filter_map(list_effect));
+            }
+        }
+        app.metrics.messages.fetch_add(applied, Ordering::Relaxed);
+        if !effects.is_empty() {
+            publish_all(&app.js, effects, &cancel).await?;
+        }
+        if let Some(last) = batch.last() {
+            // AckPolicy::All: this acknowledges the whole batch. A lost ack only means a
+            // redelivery, which the store skips by sequence.
+            if let Err(e) = last.ack().await {
+                tracing::warn!(error = %e, "ack failed; the batch will be redelivered and skipped");
+            }
+        }
+        app.check_ready();
+    }
+    Ok(())
+}

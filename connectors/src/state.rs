@@ -1,0 +1,104 @@
+//! The service's shared state: the store, the JetStream context, readiness, the auth table
+//! (swapped whole on SIGHUP), the audit queue and the metrics.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use async_nats::jetstream;
+use credence_engine::Store;
+use hdrhistogram::Histogram;
+
+use crate::audit::Auditor;
+use crate::auth::Auth;
+
+/// Metric names, as constants (no personal identifier ever goes into a label).
+pub mod names {
+    pub const EVENTS_APPLIED: &str = "credence_events_applied_total";
+    pub const EVENTS_DUPLICATE: &str = "credence_events_duplicate_total";
+    pub const EVENTS_REJECTED: &str = "credence_events_rejected_total";
+    pub const MESSAGES: &str = "credence_messages_consumed_total";
+    pub const LIST_CHANGES: &str = "credence_list_changes_total";
+    pub const LAST_SEQ: &str = "credence_last_seq";
+    pub const LAG: &str = "credence_lag";
+    pub const SUBJECTS: &str = "credence_subjects";
+    pub const RECORDS_IN_EFFECT: &str = "credence_records_in_effect";
+    pub const READY: &str = "credence_ready";
+    pub const HTTP_REQUESTS: &str = "credence_http_requests_total";
+    pub const CHECK_LATENCY: &str = "credence_check_latency_seconds";
+    pub const AUDIT_RECORDS: &str = "credence_audit_records_total";
+}
+
+/// Process metrics (the state's own counters live in the store).
+#[derive(Debug)]
+pub struct Metrics {
+    pub messages: AtomicU64,
+    pub list_changes: AtomicU64,
+    pub audit_records: AtomicU64,
+    /// Requests by (route, status).
+    pub http: Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
+    /// Check latency in microseconds.
+    pub check_us: Mutex<Histogram<u64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            messages: AtomicU64::new(0),
+            list_changes: AtomicU64::new(0),
+            audit_records: AtomicU64::new(0),
+            http: Mutex::new(Default::default()),
+            check_us: Mutex::new(
+                Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+            ),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count_http(&self, route: &'static str, status: u16) {
+        let mut m = self.http.lock().unwrap_or_else(|e| e.into_inner());
+        *m.entry((route, status)).or_insert(0) += 1;
+    }
+
+    pub fn observe_check(&self, micros: u64) {
+        let mut h = self.check_us.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = h.record(micros.max(1));
+    }
+}
+
+/// Everything the tasks share.
+pub struct App {
+    pub store: Arc<Store>,
+    pub js: jetstream::Context,
+    /// Set once the state is restored and the stream read up to `ready_at_seq`.
+    pub ready: AtomicBool,
+    /// The stream's last sequence as of start-up.
+    pub ready_at_seq: u64,
+    /// The stream's last sequence, refreshed in the background (for `lag`).
+    pub stream_last_seq: AtomicU64,
+    pub auth: ArcSwap<Auth>,
+    pub auditor: Auditor,
+    pub metrics: Metrics,
+}
+
+impl App {
+    /// Marks the service ready once the store has caught up with the start-up sequence.
+    pub fn check_ready(&self) {
+        if !self.ready.load(Ordering::Acquire) && self.store.last_seq() >= self.ready_at_seq {
+            self.ready.store(true, Ordering::Release);
+            tracing::info!(
+                last_seq = self.store.last_seq(),
+                subjects = self.store.subject_count(),
+                "caught up: ready"
+            );
+        }
+    }
+
+    /// Messages in the stream not yet applied.
+    pub fn lag(&self) -> u64 {
+        self.stream_last_seq
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.store.last_seq())
+    }
+}
