@@ -19,6 +19,7 @@ use bytes::Bytes;
 use credence_engine::event::{parse_route, Route};
 use credence_engine::{ErrorCode, ListChange, Outcome, SubjectKey};
 use futures::{FutureExt, StreamExt};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// A pull consumer of `CREDIT_EVENTS`.
@@ -124,43 +125,90 @@ fn list_effect(c: &ListChange) -> Option<Effect> {
     })
 }
 
-/// Publishes effects, all in flight at once, then waits for every acknowledgement; any that
-/// failed is published again (same message id) until JetStream takes it.
-async fn publish_all(
+/// A batch handed to the acker: its effects, in flight, and the message that acknowledges it.
+struct Pending {
+    effects: Vec<(
+        Option<async_nats::jetstream::context::PublishAckFuture>,
+        Effect,
+    )>,
+    last: Option<async_nats::jetstream::Message>,
+}
+
+/// Sends effects to JetStream without waiting for their acknowledgements.
+async fn send_effects(
     js: &jetstream::Context,
     effects: Vec<Effect>,
-    cancel: &CancellationToken,
-) -> anyhow::Result<()> {
-    let mut pending = Vec::with_capacity(effects.len());
+) -> Vec<(
+    Option<async_nats::jetstream::context::PublishAckFuture>,
+    Effect,
+)> {
+    let mut out = Vec::with_capacity(effects.len());
     for e in effects {
         let ack = js
             .publish_with_headers(e.subject.clone(), e.headers.clone(), e.payload.clone())
             .await
             .ok();
-        pending.push((ack, e));
+        out.push((ack, e));
     }
-    for (ack, e) in pending {
-        let acked = match ack {
-            Some(ack) => matches!(
-                tokio::time::timeout(Duration::from_secs(5), ack).await,
-                Ok(Ok(_))
-            ),
-            None => false,
-        };
-        if !acked {
-            publish_acked(js, e.subject, e.headers, e.payload, cancel).await?;
+    out
+}
+
+/// The acker: for each batch in order, waits until JetStream has taken every effect
+/// (publishing again, same message id, any that failed), then acknowledges the batch. The
+/// consumer goes on applying meanwhile; the bounded queue between them holds it back when
+/// the acker falls behind.
+async fn acker(
+    js: jetstream::Context,
+    mut rx: mpsc::Receiver<Pending>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    while let Some(p) = rx.recv().await {
+        for (ack, e) in p.effects {
+            let acked = match ack {
+                Some(ack) => matches!(
+                    tokio::time::timeout(Duration::from_secs(5), ack).await,
+                    Ok(Ok(_))
+                ),
+                None => false,
+            };
+            if !acked {
+                publish_acked(&js, e.subject, e.headers, e.payload, &cancel).await?;
+            }
+        }
+        if let Some(m) = p.last {
+            // AckPolicy::All: this acknowledges the whole batch. A lost ack only means a
+            // redelivery, which the store skips by sequence.
+            if let Err(e) = m.ack().await {
+                tracing::warn!(error = %e, "ack failed; the batch will be redelivered and skipped");
+            }
         }
     }
     Ok(())
 }
 
-/// Runs ingestion until `cancel`: consume, apply, publish effects, ack; tick the time index
-/// between batches once caught up.
+/// Runs ingestion until `cancel`: consume, apply, hand effects and the batch's ack to the
+/// acker; tick the time index between batches once caught up. On return every effect applied
+/// so far is in JetStream and every batch acknowledged.
 pub async fn run(
     app: Arc<App>,
     consumer: PullConsumer,
     settings: IngestSettings,
     cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let (tx, rx) = mpsc::channel::<Pending>(64);
+    let acker = tokio::spawn(acker(app.js.clone(), rx, cancel.clone()));
+    let result = consume(&app, consumer, settings, &cancel, &tx).await;
+    drop(tx);
+    let drained = acker.await.map_err(|e| anyhow::anyhow!("acker: {e}"))?;
+    result.and(drained)
+}
+
+async fn consume(
+    app: &Arc<App>,
+    consumer: PullConsumer,
+    settings: IngestSettings,
+    cancel: &CancellationToken,
+    tx: &mpsc::Sender<Pending>,
 ) -> anyhow::Result<()> {
     let mut messages = consumer
         .stream()
@@ -182,8 +230,8 @@ pub async fn run(
                     let changes = store.tick(now_us(), 100_000);
                     if !changes.is_empty() {
                         app.metrics.list_changes.fetch_add(changes.len() as u64, Ordering::Relaxed);
-                        let effects = changes.iter().filter_map(list_effect).collect();
-                        publish_all(&app.js, effects, &cancel).await?;
+                        let effects = send_effects(&app.js, changes.iter().filter_map(list_effect).collect()).await;
+                        tx.send(Pending { effects, last: None }).await.map_err(|_| anyhow::anyhow!("acker gone"))?;
                     }
                 }
                 continue;
@@ -215,7 +263,6 @@ pub async fn run(
         }
         let now = now_us();
         let mut effects = Vec::new();
-        let mut applied = 0u64;
         for m in &batch {
             let Ok(info) = m.info() else { continue };
             let seq = info.stream_sequence;
@@ -268,7 +315,6 @@ pub async fn run(
                 | Outcome::Skipped
                 | Outcome::ModelUnchanged => {}
             }
-            applied += 1;
             if !result.changes.is_empty() {
                 app.metrics
                     .list_changes
@@ -276,17 +322,16 @@ pub async fn run(
                 effects.extend(result.changes.iter().filter_map(list_effect));
             }
         }
-        app.metrics.messages.fetch_add(applied, Ordering::Relaxed);
-        if !effects.is_empty() {
-            publish_all(&app.js, effects, &cancel).await?;
-        }
-        if let Some(last) = batch.last() {
-            // AckPolicy::All: this acknowledges the whole batch. A lost ack only means a
-            // redelivery, which the store skips by sequence.
-            if let Err(e) = last.ack().await {
-                tracing::warn!(error = %e, "ack failed; the batch will be redelivered and skipped");
-            }
-        }
+        app.metrics
+            .messages
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let effects = send_effects(&app.js, effects).await;
+        tx.send(Pending {
+            effects,
+            last: batch.pop(),
+        })
+        .await
+        .map_err(|_| anyhow::anyhow!("acker gone"))?;
         app.check_ready();
     }
     Ok(())

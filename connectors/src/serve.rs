@@ -153,8 +153,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             model
         }
     };
-    let store = Arc::new(Store::new(Arc::new(initial)));
     let ready_at_seq = nats::last_seq(&mut events).await?;
+    // Room for the subjects the stream is likely to hold (about four events each), so that
+    // the map does not rehash while catching up.
+    let expected = (events.cached_info().state.messages / 4).min(16_000_000) as usize;
+    let store = Arc::new(Store::with_capacity(Arc::new(initial), expected));
     let (auditor, audit_rx) = Auditor::new(audit_key, args.audit_queue.max(1));
     let app = Arc::new(App {
         store: store.clone(),
@@ -232,7 +235,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.http))?;
     let bound = listener.local_addr()?;
-    tracing::info!(addr = %bound, "http listening on {bound}");
+    // Always on stdout, whatever the log level: scripts and tests read the bound port here.
+    println!("credence: http listening on {bound}");
+    tracing::info!(addr = %bound, "http listening");
     {
         let cancel = root.child_token();
         let router = crate::http::router(app.clone());

@@ -144,6 +144,21 @@ impl Subject {
         })
     }
 
+    /// Every record with its value only: what evaluation needs, without touching strings.
+    pub fn record_values(&self) -> impl Iterator<Item = (&Record, Option<f64>)> {
+        let mut off = 0usize;
+        self.records.iter().map(move |rec| {
+            let value = (rec.flags & HAS_VALUE != 0).then(|| {
+                let at = off + rec.rec_len as usize + rec.doc_len as usize;
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&self.arena[at..at + 8]);
+                f64::from_le_bytes(b)
+            });
+            off += rec.arena_len();
+            (rec, value)
+        })
+    }
+
     /// How many records are on file (any status, tombstones included).
     pub fn len(&self) -> usize {
         self.records.len()

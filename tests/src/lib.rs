@@ -89,6 +89,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id (to read its memory, say).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server (SIGKILL).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -191,7 +196,12 @@ pub struct Credence {
 impl Credence {
     /// Starts `credence serve` against `nats_url` with `data`; `extra` are more flags.
     pub fn start(nats_url: &str, data: &Path, extra: &[&str]) -> Credence {
-        let mut child = Command::new(credence_binary())
+        Credence::start_binary(&credence_binary(), nats_url, data, extra)
+    }
+
+    /// The same with a given binary (the load tool runs the release build).
+    pub fn start_binary(binary: &Path, nats_url: &str, data: &Path, extra: &[&str]) -> Credence {
+        let mut child = Command::new(binary)
             .args([
                 "serve",
                 "--nats",
@@ -268,6 +278,11 @@ impl Credence {
             "credence not ready within {timeout:?}; logs:\n{}",
             self.logs()
         );
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL.
