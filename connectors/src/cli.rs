@@ -46,6 +46,18 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
+    /// Validate a model directory and publish it as a control event on
+    /// credit.events.control.model: every instance applies it in stream order.
+    Push {
+        /// The model directory.
+        dir: PathBuf,
+        /// NATS server URL.
+        #[arg(long, env = "CREDENCE_NATS", default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// NATS credentials file.
+        #[arg(long, env = "CREDENCE_NATS_CREDS")]
+        nats_creds: Option<PathBuf>,
+    },
     /// Load and validate a model directory; print a summary, or every problem and exit 1.
     Check {
         /// The model directory (model.toml and items.toml, or model.json).

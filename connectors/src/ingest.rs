@@ -113,15 +113,24 @@ pub fn list_change_json(c: &ListChange, key: SubjectKey) -> serde_json::Value {
     })
 }
 
-fn list_effect(c: &ListChange) -> Option<Effect> {
+/// The NATS message of a list change: subject, headers (with its `Nats-Msg-Id`), payload.
+pub fn list_change_message(c: &ListChange) -> Option<(String, HeaderMap, Bytes)> {
     let key = c.subject_key()?;
     let op = if c.added { "added" } else { "removed" };
     let mut headers = HeaderMap::new();
     headers.insert(async_nats::header::NATS_MESSAGE_ID, c.msg_id().as_str());
-    Some(Effect {
-        subject: format!("credit.lists.{}.{}.{op}", c.list, key.kind()),
+    Some((
+        format!("credit.lists.{}.{}.{op}", c.list, key.kind()),
         headers,
-        payload: Bytes::from(list_change_json(c, key).to_string()),
+        Bytes::from(list_change_json(c, key).to_string()),
+    ))
+}
+
+fn list_effect(c: &ListChange) -> Option<Effect> {
+    list_change_message(c).map(|(subject, headers, payload)| Effect {
+        subject,
+        headers,
+        payload,
     })
 }
 
@@ -132,6 +141,8 @@ struct Pending {
         Effect,
     )>,
     last: Option<async_nats::jetstream::Message>,
+    /// Fired once everything before it, and it, is stored and acknowledged (a barrier).
+    done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Sends effects to JetStream without waiting for their acknowledgements.
@@ -182,7 +193,44 @@ async fn acker(
                 tracing::warn!(error = %e, "ack failed; the batch will be redelivered and skipped");
             }
         }
+        if let Some(done) = p.done {
+            let _ = done.send(());
+        }
     }
+    Ok(())
+}
+
+/// Waits until the acker has stored every effect handed to it so far.
+async fn barrier(tx: &mpsc::Sender<Pending>) -> anyhow::Result<()> {
+    let (done, wait) = tokio::sync::oneshot::channel();
+    tx.send(Pending {
+        effects: Vec::new(),
+        last: None,
+        done: Some(done),
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("acker gone"))?;
+    wait.await.map_err(|_| anyhow::anyhow!("acker gone"))
+}
+
+/// Writes a snapshot now: every effect so far stored first (so none is pending), then the
+/// store, with apply held back (this task is the only writer; checks go on).
+async fn snapshot(app: &Arc<App>, tx: &mpsc::Sender<Pending>) -> anyhow::Result<()> {
+    let Some(dir) = app.snapshots.clone() else {
+        return Ok(());
+    };
+    barrier(tx).await?;
+    let store = app.store.clone();
+    let written = tokio::task::spawn_blocking(move || dir.write(&store, now_us(), &[]))
+        .await
+        .map_err(|e| anyhow::anyhow!("snapshot task: {e}"))??;
+    app.note_snapshot(written.seq);
+    tracing::info!(
+        seq = written.seq,
+        bytes = written.bytes,
+        seconds = written.seconds,
+        "snapshot written"
+    );
     Ok(())
 }
 
@@ -197,7 +245,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Pending>(64);
     let acker = tokio::spawn(acker(app.js.clone(), rx, cancel.clone()));
-    let result = consume(&app, consumer, settings, &cancel, &tx).await;
+    let mut result = consume(&app, consumer, settings, &cancel, &tx).await;
+    if result.is_ok() && cancel.is_cancelled() {
+        // Shutdown: a final snapshot, after every effect is stored.
+        result = snapshot(&app, &tx).await;
+    }
     drop(tx);
     let drained = acker.await.map_err(|e| anyhow::anyhow!("acker: {e}"))?;
     result.and(drained)
@@ -227,11 +279,14 @@ async fn consume(
             _ = cancel.cancelled() => break,
             _ = timer.tick() => {
                 if app.ready.load(Ordering::Acquire) {
+                    if app.snapshot_due(false) {
+                        snapshot(app, tx).await?;
+                    }
                     let changes = store.tick(now_us(), 100_000);
                     if !changes.is_empty() {
                         app.metrics.list_changes.fetch_add(changes.len() as u64, Ordering::Relaxed);
                         let effects = send_effects(&app.js, changes.iter().filter_map(list_effect).collect()).await;
-                        tx.send(Pending { effects, last: None }).await.map_err(|_| anyhow::anyhow!("acker gone"))?;
+                        tx.send(Pending { effects, last: None, done: None }).await.map_err(|_| anyhow::anyhow!("acker gone"))?;
                     }
                 }
                 continue;
@@ -329,10 +384,14 @@ async fn consume(
         tx.send(Pending {
             effects,
             last: batch.pop(),
+            done: None,
         })
         .await
         .map_err(|_| anyhow::anyhow!("acker gone"))?;
         app.check_ready();
+        if app.snapshot_due(true) {
+            snapshot(app, tx).await?;
+        }
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! - [`http`]: the HTTP API (axum), roles, the purpose rule, audit of natural persons' reads
 //! - [`auth`]: the auth file, bearer tokens hashed and compared in constant time
 //! - [`audit`]: the audit key, pseudonyms, the bounded audit queue
+//! - [`snapshots`]: snapshot files: write (temp, fsync, rename, keep two), restore with fallback
 //! - [`state`]: the shared state and the metrics
 
 pub mod audit;
@@ -21,4 +22,5 @@ pub mod ingest;
 pub mod model_check;
 pub mod nats;
 pub mod serve;
+pub mod snapshots;
 pub mod state;

@@ -1,6 +1,11 @@
-//! The `credence` binary.
+//! The `credence` binary: parses the command line and runs one command.
 
+use std::path::Path;
 use std::process::ExitCode;
+
+use clap::Parser;
+use credence_connectors::cli::{Cli, Command, ModelCommand};
+use credence_models::Model;
 
 /// mimalloc: the engine allocates small, short-lived buffers per message (the NATS client's
 /// and its own); glibc's malloc spent a fifth of ingest CPU in `_int_malloc` and
@@ -8,31 +13,20 @@ use std::process::ExitCode;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
-use credence_connectors::cli::{Cli, Command, ModelCommand};
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
             init_tracing(&cli.log);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("runtime: {e}");
-                    return ExitCode::FAILURE;
+            runtime(true).map_or(ExitCode::FAILURE, |rt| {
+                match rt.block_on(credence_connectors::serve::run(*args)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        tracing::error!("{e:#}");
+                        ExitCode::FAILURE
+                    }
                 }
-            };
-            match runtime.block_on(credence_connectors::serve::run(*args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("{e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            })
         }
         Command::Demo {
             scale,
@@ -42,15 +36,9 @@ fn main() -> ExitCode {
             model,
         } => {
             let model = match model {
-                Some(dir) => match credence_models::load_dir(&dir) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        eprintln!("{}: {e}", dir.display());
-                        for p in e.problems() {
-                            eprintln!("  - {p}");
-                        }
-                        return ExitCode::FAILURE;
-                    }
+                Some(dir) => match load_model(&dir) {
+                    Some(m) => m,
+                    None => return ExitCode::FAILURE,
                 },
                 None => credence_models::bundled(),
             };
@@ -84,7 +72,65 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Model {
+            command:
+                ModelCommand::Push {
+                    dir,
+                    nats,
+                    nats_creds,
+                },
+        } => {
+            init_tracing(&cli.log);
+            let Some(model) = load_model(&dir) else {
+                return ExitCode::FAILURE;
+            };
+            let Some(rt) = runtime(false) else {
+                return ExitCode::FAILURE;
+            };
+            match rt.block_on(credence_connectors::nats::push_model(
+                &nats, nats_creds, &model,
+            )) {
+                Ok(seq) => {
+                    println!(
+                        "pushed model {} {} ({}) as control event seq {seq}",
+                        model.name, model.version, model.content_hash
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("model push: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
+}
+
+/// Loads a model directory, printing every problem on failure.
+fn load_model(dir: &Path) -> Option<Model> {
+    match credence_models::load_dir(dir) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            eprintln!("{}: {e}", dir.display());
+            for p in e.problems() {
+                eprintln!("  - {p}");
+            }
+            None
+        }
+    }
+}
+
+fn runtime(multi_thread: bool) -> Option<tokio::runtime::Runtime> {
+    let built = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    built.map_err(|e| eprintln!("runtime: {e}")).ok()
 }
 
 fn init_tracing(filter: &str) {

@@ -221,3 +221,26 @@ pub async fn publish_model(js: &jetstream::Context, model: &Model) -> anyhow::Re
         .map_err(|e| anyhow::anyhow!("publishing the model: {e}"))?;
     Ok(ack.sequence)
 }
+
+/// `credence model push`: connects, makes sure `CREDIT_EVENTS` exists, publishes the model.
+pub async fn push_model(url: &str, creds: Option<PathBuf>, model: &Model) -> anyhow::Result<u64> {
+    let opts = NatsOptions {
+        url: url.to_owned(),
+        creds,
+        name: "credence-model-push".into(),
+        ..Default::default()
+    };
+    let client = connect(&opts, Duration::from_secs(10)).await?;
+    let js = jetstream::new(client.clone());
+    ensure_streams(
+        &js,
+        StreamSettings {
+            events_dedupe: Duration::from_secs(120),
+            outputs_dedupe: Duration::from_secs(3600),
+        },
+    )
+    .await?;
+    let seq = publish_model(&js, model).await?;
+    client.flush().await.ok();
+    Ok(seq)
+}

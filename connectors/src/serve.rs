@@ -29,7 +29,8 @@ use crate::audit::{AuditKey, AuditRecord, Auditor};
 use crate::auth::Auth;
 use crate::ingest::{self, IngestSettings};
 use crate::nats::{self, NatsOptions, StreamSettings};
-use crate::state::{App, Metrics};
+use crate::snapshots::SnapshotDir;
+use crate::state::{App, Metrics, SnapshotPolicy};
 
 /// `credence serve` options; each also from a `CREDENCE_*` variable.
 #[derive(Debug, Clone, Args)]
@@ -76,6 +77,12 @@ pub struct ServeArgs {
     /// Audit queue capacity: a read is refused when its record cannot be queued.
     #[arg(long, env = "CREDENCE_AUDIT_QUEUE", default_value_t = 65_536)]
     pub audit_queue: usize,
+    /// Snapshot after this many applied messages.
+    #[arg(long, env = "CREDENCE_SNAPSHOT_EVERY", default_value_t = 1_000_000)]
+    pub snapshot_every: u64,
+    /// Snapshot at least this often (seconds) while the state moves.
+    #[arg(long, env = "CREDENCE_SNAPSHOT_INTERVAL_SECS", default_value_t = 300)]
+    pub snapshot_interval_secs: u64,
     /// How long to keep trying to reach NATS at start-up, in seconds.
     #[arg(long, env = "CREDENCE_NATS_WAIT_SECS", default_value_t = 30)]
     pub nats_wait_secs: u64,
@@ -133,13 +140,33 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let mut events = nats::ensure_streams(&js, settings).await?;
 
+    let snapshots = SnapshotDir::new(&args.data)?;
+    let stream_last = nats::last_seq(&mut events).await?;
+    let restored = snapshots.restore();
+    if let Some(r) = &restored {
+        let seq = r.store.last_seq();
+        if seq > stream_last {
+            anyhow::bail!(
+                "the snapshot {} is at sequence {seq}, ahead of CREDIT_EVENTS' last sequence {stream_last}: \
+                 the stream lost data; refusing to start (restore the stream, or move the snapshots away to rebuild from what the stream holds)",
+                r.path.display()
+            );
+        }
+        tracing::info!(seq, subjects = r.store.subject_count(), seconds = r.seconds, file = %r.path.display(), tail = stream_last - seq, "restored snapshot; replaying the tail");
+    } else if !snapshots.list().is_empty() {
+        tracing::warn!(
+            "no snapshot checks out: rebuilding the state by a full replay of the stream"
+        );
+    }
+
     // The model is part of the log: the first control event judges everything before it.
-    let initial = match nats::first_control_event(&events).await? {
+    let first = nats::first_control_event(&events).await?;
+    let initial = match first {
         Some((seq, json)) => {
             let first = Model::from_json(&json).map_err(|e| {
                 anyhow::anyhow!("the first control event (seq {seq}) holds no valid model: {e}")
             })?;
-            if first.content_hash != model.content_hash {
+            if first.content_hash != model.content_hash && restored.is_none() {
                 tracing::warn!(stream_model = %first.version, given = %model.version, "--model differs from the stream's model and is ignored; models change through PUT /v1/model");
             }
             first
@@ -154,10 +181,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let ready_at_seq = nats::last_seq(&mut events).await?;
-    // Room for the subjects the stream is likely to hold (about four events each), so that
-    // the map does not rehash while catching up.
-    let expected = (events.cached_info().state.messages / 4).min(16_000_000) as usize;
-    let store = Arc::new(Store::with_capacity(Arc::new(initial), expected));
+    let (store, pending) = match restored {
+        Some(r) => (Arc::new(r.store), r.pending),
+        None => {
+            // Room for the subjects the stream is likely to hold (about four events each), so
+            // that the map does not rehash while catching up.
+            let expected = (events.cached_info().state.messages / 4).min(16_000_000) as usize;
+            (
+                Arc::new(Store::with_capacity(Arc::new(initial), expected)),
+                Vec::new(),
+            )
+        }
+    };
+    // List changes a snapshot held as not yet published: published now (same message ids).
+    for c in &pending {
+        if let Some((subject, headers, payload)) = ingest::list_change_message(c) {
+            nats::publish_acked(&js, subject, headers, payload, &CancellationToken::new()).await?;
+        }
+    }
     let (auditor, audit_rx) = Auditor::new(audit_key, args.audit_queue.max(1));
     let app = Arc::new(App {
         store: store.clone(),
@@ -168,6 +209,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         auth: ArcSwap::from_pointee(auth),
         auditor,
         metrics: Metrics::default(),
+        snapshots: Some(snapshots),
+        snapshot_policy: SnapshotPolicy {
+            every_messages: args.snapshot_every.max(1),
+            interval: Duration::from_secs(args.snapshot_interval_secs.max(1)),
+        },
+        last_snapshot_seq: AtomicU64::new(store.last_seq()),
+        last_snapshot_at: AtomicU64::new(crate::demo::now_us().max(0) as u64),
     });
     app.check_ready();
 

@@ -11,6 +11,7 @@ use hdrhistogram::Histogram;
 
 use crate::audit::Auditor;
 use crate::auth::Auth;
+use crate::snapshots::SnapshotDir;
 
 /// Metric names, as constants (no personal identifier ever goes into a label).
 pub mod names {
@@ -80,6 +81,19 @@ pub struct App {
     pub auth: ArcSwap<Auth>,
     pub auditor: Auditor,
     pub metrics: Metrics,
+    /// Where snapshots go (`None`: never written).
+    pub snapshots: Option<SnapshotDir>,
+    pub snapshot_policy: SnapshotPolicy,
+    /// Sequence and time (µs) of the last snapshot written or restored.
+    pub last_snapshot_seq: AtomicU64,
+    pub last_snapshot_at: AtomicU64,
+}
+
+/// When to snapshot: after so many applied messages, or after so long if anything changed.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotPolicy {
+    pub every_messages: u64,
+    pub interval: std::time::Duration,
 }
 
 impl App {
@@ -93,6 +107,34 @@ impl App {
                 "caught up: ready"
             );
         }
+    }
+
+    /// Records that a snapshot at `seq` is on disk.
+    pub fn note_snapshot(&self, seq: u64) {
+        self.last_snapshot_seq.store(seq, Ordering::Relaxed);
+        self.last_snapshot_at
+            .store(crate::demo::now_us().max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// Whether a snapshot is due: `by_count` checks the message count, otherwise the interval
+    /// (only once caught up, and only if the state moved).
+    pub fn snapshot_due(&self, by_count: bool) -> bool {
+        if self.snapshots.is_none() || !self.ready.load(Ordering::Acquire) {
+            return false;
+        }
+        let since = self
+            .store
+            .last_seq()
+            .saturating_sub(self.last_snapshot_seq.load(Ordering::Relaxed));
+        if since == 0 {
+            return false;
+        }
+        if by_count {
+            return since >= self.snapshot_policy.every_messages;
+        }
+        let age_us = (crate::demo::now_us().max(0) as u64)
+            .saturating_sub(self.last_snapshot_at.load(Ordering::Relaxed));
+        age_us >= self.snapshot_policy.interval.as_micros() as u64
     }
 
     /// Messages in the stream not yet applied.

@@ -185,6 +185,56 @@ pub fn credence_binary() -> PathBuf {
     target.join("debug").join("credence")
 }
 
+/// Runs `credence serve` expecting it to exit before it listens: (exit code, output).
+pub fn serve_expecting_exit(
+    nats_url: &str,
+    data: &Path,
+    extra: &[&str],
+    timeout: Duration,
+) -> (Option<i32>, String) {
+    let mut child = Command::new(credence_binary())
+        .args([
+            "serve",
+            "--nats",
+            nats_url,
+            "--http",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(data)
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start credence");
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let out = child.wait_with_output().expect("output");
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return (status.code(), text);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            return (
+                None,
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A running `credence serve`.
 #[derive(Debug)]
 pub struct Credence {
@@ -499,20 +549,24 @@ pub struct Fixture {
     pub js: async_nats::jetstream::Context,
     pub data: TempDir,
     pub auth_path: PathBuf,
+    /// The extra flags credence runs with.
+    pub extra: Vec<String>,
 }
 
 impl Fixture {
     /// Starts everything and waits for readiness.
     pub async fn start() -> Fixture {
+        Fixture::start_with(&[]).await
+    }
+
+    /// The same, with more flags for `credence serve`.
+    pub async fn start_with(extra: &[&str]) -> Fixture {
         let nats = NatsServer::start();
         let data = TempDir::new("data");
         let auth_path = data.path().join("auth.toml");
         write_auth(&auth_path);
-        let credence = Credence::start(
-            &nats.url(),
-            &data.path().join("state"),
-            &["--auth", auth_path.to_str().unwrap_or("")],
-        );
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let credence = start_credence(&nats.url(), data.path(), &auth_path, &extra);
         credence.wait_ready(Duration::from_secs(60)).await;
         let client = async_nats::connect(nats.url())
             .await
@@ -525,7 +579,25 @@ impl Fixture {
             js,
             data,
             auth_path,
+            extra,
         }
+    }
+
+    /// The state directory credence runs with.
+    pub fn state_dir(&self) -> PathBuf {
+        self.data.path().join("state")
+    }
+
+    /// Starts credence again (same data, same flags) after it was stopped or killed; does not
+    /// wait for readiness.
+    pub fn restart_credence(&mut self) {
+        self.credence.kill9();
+        self.credence = start_credence(
+            &self.nats.url(),
+            self.data.path(),
+            &self.auth_path,
+            &self.extra,
+        );
     }
 
     /// Publishes an event to `credit.events.<route>` (no `Nats-Msg-Id`) and returns its sequence.
@@ -595,6 +667,12 @@ impl Fixture {
         }
         out
     }
+}
+
+fn start_credence(nats_url: &str, data: &Path, auth: &Path, extra: &[String]) -> Credence {
+    let mut args: Vec<&str> = vec!["--auth", auth.to_str().unwrap_or("")];
+    args.extend(extra.iter().map(String::as_str));
+    Credence::start(nats_url, &data.join("state"), &args)
 }
 
 /// Writes the standard auth file: one token of each role.
