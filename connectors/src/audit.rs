@@ -135,3 +135,71 @@ impl Auditor {
         self.tx.try_send(rec).map_err(|_| AuditUnavailable)
     }
 }
+
+/// One read of a natural person's data, as their access log shows it.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct AccessEntry {
+    pub at: String,
+    pub who: String,
+    pub role: String,
+    pub purpose: Option<String>,
+    pub endpoint: String,
+    pub outcome: String,
+}
+
+/// Every audited read, indexed by `subject_ref`: built by a background reader of
+/// `CREDIT_AUDIT` (from its start, so it survives restarts exactly as the stream does).
+#[derive(Debug, Default)]
+pub struct AccessLog {
+    by_ref: std::sync::RwLock<std::collections::HashMap<String, Vec<AccessEntry>>>,
+    /// Audit records read so far.
+    pub records: std::sync::atomic::AtomicU64,
+}
+
+impl AccessLog {
+    /// Adds one audit record (JSON as published); records without `subject_ref` are skipped.
+    pub fn ingest(&self, payload: &[u8]) {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return;
+        };
+        let Some(r) = v.get("subject_ref").and_then(|r| r.as_str()) else {
+            return;
+        };
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+        let entry = AccessEntry {
+            at: s("at"),
+            who: s("who"),
+            role: s("role"),
+            purpose: v.get("purpose").and_then(|x| x.as_str()).map(str::to_owned),
+            endpoint: s("endpoint"),
+            outcome: s("outcome"),
+        };
+        self.by_ref
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(r.to_owned())
+            .or_default()
+            .push(entry);
+        self.records
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Forgets everything (before the index is read again from the stream's start).
+    pub fn clear(&self) {
+        self.by_ref
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.records.store(0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The reads of the person with this pseudonym, oldest first.
+    pub fn reads(&self, subject_ref: &str) -> Vec<AccessEntry> {
+        self.by_ref
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(subject_ref)
+            .cloned()
+            .unwrap_or_default()
+    }
+}

@@ -62,32 +62,89 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// Every route: (method, path as in the OpenAPI document, metrics label). The router and
+/// `/v1/openapi.json` are both checked against this table by a test.
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    ("POST", "/v1/check", "check"),
+    ("POST", "/v1/check/batch", "check_batch"),
+    ("GET", "/v1/subjects/{kind}/{id}", "report"),
+    ("GET", "/v1/subjects/natural/{id}/access", "access"),
+    ("GET", "/v1/lists/{list}", "lists"),
+    ("POST", "/v1/events", "events"),
+    ("GET", "/v1/stats", "stats"),
+    ("GET", "/v1/openapi.json", "openapi"),
+    ("GET", "/healthz", "healthz"),
+    ("GET", "/readyz", "readyz"),
+    ("GET", "/metrics", "metrics"),
+];
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The most bytes of a check body.
+pub const MAX_CHECK_BODY: usize = 64 * 1024;
+/// The most bytes of a batch body.
+pub const MAX_BATCH_BODY: usize = 4 * 1024 * 1024;
+/// The most checks in a batch.
+pub const MAX_BATCH: usize = 1000;
+
 /// The router of the whole API.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/v1/subjects/{kind}/{id}", get(report))
         .route("/v1/check", post(check))
+        .route("/v1/check/batch", post(check_batch))
+        .route("/v1/subjects/{kind}/{id}", get(report))
+        .route("/v1/subjects/natural/{id}/access", get(access))
+        .route("/v1/lists/{list}", get(list_members))
+        .route("/v1/events", post(events))
         .route("/v1/stats", get(stats))
+        .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        // Bodies are read with their own limits and answered with the contract's 413.
+        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn_with_state(app.clone(), count))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
         .with_state(app)
 }
 
+/// Reads a body up to `limit` bytes: 413 `code` beyond.
+async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+    code: &'static str,
+) -> ApiResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code,
+            format!("the body is larger than {limit} bytes"),
+        )
+    })
+}
+
+/// A permit to answer, or 429 `overloaded`.
+fn admit(app: &App) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+    app.inflight.try_acquire().map_err(|_| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "overloaded",
+            "too many requests in flight; retry shortly",
+        )
+    })
+}
+
 /// Counts every request by route and status.
 async fn count(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let route: &'static str = match req.extensions().get::<MatchedPath>().map(|p| p.as_str()) {
-        Some("/v1/subjects/{kind}/{id}") => "report",
-        Some("/v1/check") => "check",
-        Some("/v1/stats") => "stats",
-        Some("/healthz") => "healthz",
-        Some("/readyz") => "readyz",
-        Some("/metrics") => "metrics",
-        _ => "other",
-    };
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let route: &'static str = path
+        .as_deref()
+        .and_then(|p| ROUTES.iter().find(|(_, rp, _)| *rp == p).map(|r| r.2))
+        .unwrap_or("other");
     let resp = next.run(req).await;
     app.metrics.count_http(route, resp.status().as_u16());
     resp
@@ -187,39 +244,14 @@ pub fn audit(
     Ok(())
 }
 
-async fn report(
-    State(app): State<Arc<App>>,
-    Path((kind, id)): Path<(String, String)>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
-    let p = principal(&app, &headers)?;
-    require_ready(&app)?;
-    let key = parse_subject(&kind, &id)?;
-    let purpose = q.get("purpose").map(String::as_str);
-    may_read(&p, key, purpose)?;
-    let at = parse_at(q.get("at").map(String::as_str))?;
-    audit(&app, &p, key, purpose, "GET /v1/subjects", "ok")?;
-    let report = app
-        .store
-        .report(key, at.unwrap_or_else(now_us), at.is_none());
-    Ok(Json(report).into_response())
-}
-
-/// A check request's body (HTTP, and NATS with `requester`).
-#[derive(Debug, Deserialize)]
+/// A check request's body (HTTP, and NATS with `requester`). Unknown fields are ignored.
+#[derive(Debug, Default, Deserialize)]
 pub struct CheckBody {
-    pub subject: Option<SubjectBody>,
-    pub context: Option<String>,
-    pub purpose: Option<String>,
-    pub at: Option<String>,
-    pub requester: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct SubjectBody {
-    pub kind: Option<serde_json::Value>,
-    pub id: Option<serde_json::Value>,
+    pub subject: Option<serde_json::Value>,
+    pub context: Option<serde_json::Value>,
+    pub purpose: Option<serde_json::Value>,
+    pub at: Option<serde_json::Value>,
+    pub requester: Option<serde_json::Value>,
 }
 
 /// A validated check request.
@@ -231,30 +263,29 @@ pub struct CheckRequest {
     pub at: Option<Ts>,
 }
 
-/// Parses and validates a check body (the first problem found is the answer).
-pub fn parse_check(bytes: &[u8]) -> ApiResult<(CheckRequest, CheckBody)> {
-    let body: CheckBody = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad(
-            "invalid_request",
-            format!("the body is not a check object: {e}"),
-        )
-    })?;
-    let subject = body
-        .subject
-        .as_ref()
-        .ok_or_else(|| ApiError::bad("invalid_request", "subject is required"))?;
-    let (Some(serde_json::Value::String(kind)), Some(serde_json::Value::String(id))) =
-        (&subject.kind, &subject.id)
-    else {
-        return Err(ApiError::bad(
+fn text_field(v: &Option<serde_json::Value>) -> Option<&str> {
+    v.as_ref().and_then(|x| x.as_str())
+}
+
+/// Reads `{"kind", "id"}`.
+pub fn parse_subject_value(v: Option<&serde_json::Value>) -> ApiResult<SubjectKey> {
+    let v = v.ok_or_else(|| ApiError::bad("invalid_request", "subject is required"))?;
+    match (
+        v.get("kind").and_then(|k| k.as_str()),
+        v.get("id").and_then(|k| k.as_str()),
+    ) {
+        (Some(kind), Some(id)) => parse_subject(kind, id),
+        _ => Err(ApiError::bad(
             "invalid_subject_id",
             "subject is {\"kind\", \"id\"}",
-        ));
-    };
-    let key = parse_subject(kind, id)?;
-    let context = body
-        .context
-        .as_deref()
+        )),
+    }
+}
+
+/// Validates a check body (the first problem found is the answer).
+pub fn validate_check(body: &CheckBody) -> ApiResult<CheckRequest> {
+    let key = parse_subject_value(body.subject.as_ref())?;
+    let context = text_field(&body.context)
         .ok_or_else(|| ApiError::bad("invalid_request", "context is required"))?;
     let context = Context::from_str(context).ok_or_else(|| {
         ApiError::bad(
@@ -262,52 +293,385 @@ pub fn parse_check(bytes: &[u8]) -> ApiResult<(CheckRequest, CheckBody)> {
             "context is one of the five approval contexts",
         )
     })?;
-    let at = parse_at(body.at.as_deref())?;
-    let purpose = body.purpose.clone().filter(|s| !s.trim().is_empty());
+    let at = match &body.at {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(parse_rfc3339)
+                .ok_or_else(|| ApiError::bad("invalid_time", "at is RFC 3339 with an offset"))?,
+        ),
+    };
+    let purpose = text_field(&body.purpose)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned);
     if key.kind() == Kind::Natural && purpose.is_none() {
         return Err(ApiError::bad(
             "purpose_required",
             "checking a natural person needs a purpose",
         ));
     }
-    Ok((
-        CheckRequest {
-            key,
-            context,
-            purpose,
-            at,
-        },
-        body,
-    ))
+    Ok(CheckRequest {
+        key,
+        context,
+        purpose,
+        at,
+    })
+}
+
+/// Parses and validates a check body's bytes.
+pub fn parse_check(bytes: &[u8]) -> ApiResult<(CheckRequest, CheckBody)> {
+    let body: CheckBody = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad(
+            "invalid_request",
+            format!("the body is not a check object: {e}"),
+        )
+    })?;
+    let req = validate_check(&body)?;
+    Ok((req, body))
+}
+
+/// Answers one validated check for `p`: audit first (a natural person's read that cannot be
+/// audited is refused), then the answer's JSON.
+pub fn answer_check(
+    app: &App,
+    p: &Principal,
+    req: &CheckRequest,
+    endpoint: &str,
+) -> ApiResult<serde_json::Value> {
+    audit(app, p, req.key, req.purpose.as_deref(), endpoint, "ok")?;
+    let answer = app
+        .store
+        .check(req.key, req.context, req.at.unwrap_or_else(now_us));
+    serde_json::to_value(&answer)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+fn json_response(v: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(v) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
+}
+
+fn require_checker(p: &Principal) -> ApiResult<()> {
+    if matches!(p.role, Role::Department | Role::Admin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("checks are for departments and admins"))
+    }
 }
 
 async fn check(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
     let started = Instant::now();
     let p = principal(&app, &headers)?;
-    if !matches!(p.role, Role::Department | Role::Admin) {
-        return Err(ApiError::forbidden("checks are for departments and admins"));
-    }
+    require_checker(&p)?;
     require_ready(&app)?;
-    let (req, _) = parse_check(&body)?;
-    audit(
-        &app,
-        &p,
-        req.key,
-        req.purpose.as_deref(),
-        "POST /v1/check",
-        "ok",
-    )?;
-    let answer = app
-        .store
-        .check(req.key, req.context, req.at.unwrap_or_else(now_us));
-    let resp = Json(answer).into_response();
+    let _permit = admit(&app)?;
+    let bytes = read_body(body, MAX_CHECK_BODY, "too_large").await?;
+    let (req, _) = parse_check(&bytes)?;
+    let answer = answer_check(&app, &p, &req, "POST /v1/check")?;
+    let resp = json_response(&answer);
     app.metrics
         .observe_check(started.elapsed().as_micros() as u64);
     Ok(resp)
+}
+
+async fn check_batch(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_checker(&p)?;
+    require_ready(&app)?;
+    let _permit = admit(&app)?;
+    let bytes = read_body(body, MAX_BATCH_BODY, "too_large").await?;
+    #[derive(Deserialize)]
+    struct Batch {
+        checks: Vec<serde_json::Value>,
+    }
+    let batch: Batch = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad(
+            "invalid_request",
+            format!("the body is not {{\"checks\": [...]}}: {e}"),
+        )
+    })?;
+    if batch.checks.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!("at most {MAX_BATCH} checks in a batch"),
+        ));
+    }
+    let mut results = Vec::with_capacity(batch.checks.len());
+    for entry in batch.checks {
+        let one = serde_json::from_value::<CheckBody>(entry)
+            .map_err(|e| ApiError::bad("invalid_request", format!("not a check object: {e}")))
+            .and_then(|b| validate_check(&b))
+            .and_then(|req| answer_check(&app, &p, &req, "POST /v1/check/batch"));
+        results.push(match one {
+            Ok(v) => v,
+            Err(e) => e.body(),
+        });
+    }
+    Ok(json_response(&json!({"results": results})))
+}
+
+/// Answers a report for `p` at `at` (audited for a natural person).
+pub fn answer_report(
+    app: &App,
+    p: &Principal,
+    key: SubjectKey,
+    purpose: Option<&str>,
+    at: Option<Ts>,
+    endpoint: &str,
+) -> ApiResult<credence_engine::answer::Report> {
+    may_read(p, key, purpose)?;
+    audit(app, p, key, purpose, endpoint, "ok")?;
+    Ok(app
+        .store
+        .report(key, at.unwrap_or_else(now_us), at.is_none()))
+}
+
+async fn report(
+    State(app): State<Arc<App>>,
+    Path((kind, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_ready(&app)?;
+    let _permit = admit(&app)?;
+    let key = parse_subject(&kind, &id)?;
+    let at = parse_at(q.get("at").map(String::as_str))?;
+    let report = answer_report(
+        &app,
+        &p,
+        key,
+        q.get("purpose").map(String::as_str),
+        at,
+        "GET /v1/subjects",
+    )?;
+    Ok(json_response(&report))
+}
+
+async fn access(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_ready(&app)?;
+    let key = parse_subject("natural", &id)?;
+    match p.role {
+        Role::SelfSubject if p.subject == Some(key) => {}
+        Role::Admin => {}
+        _ => {
+            return Err(ApiError::forbidden(
+                "a person's access log is theirs (or an admin's) to read",
+            ))
+        }
+    }
+    let reads = app.access.reads(&app.auditor.key().subject_ref(key));
+    audit(
+        &app,
+        &p,
+        key,
+        Some("access log"),
+        "GET /v1/subjects/natural/access",
+        "ok",
+    )?;
+    Ok(json_response(
+        &json!({"subject": {"kind": "natural", "id": key.text().as_str()}, "reads": reads}),
+    ))
+}
+
+/// The default and the most members of a list page.
+pub const LIST_PAGE: usize = 100;
+pub const LIST_PAGE_MAX: usize = 1000;
+
+async fn list_members(
+    State(app): State<Arc<App>>,
+    Path(list): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_ready(&app)?;
+    let _permit = admit(&app)?;
+    if app.store.judge().model.list_id(&list).is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such list in the model in force",
+        ));
+    }
+    let kind = match q.get("kind").map(String::as_str) {
+        None | Some("") => None,
+        Some(k) => Some(
+            Kind::from_str(k)
+                .ok_or_else(|| ApiError::bad("invalid_request", "kind is legal or natural"))?,
+        ),
+    };
+    let purpose = q
+        .get("purpose")
+        .map(String::as_str)
+        .filter(|s| !s.trim().is_empty());
+    let entitled = matches!(p.role, Role::Department | Role::Admin);
+    if kind == Some(Kind::Natural) {
+        if !entitled {
+            return Err(ApiError::forbidden(
+                "natural members are for departments and admins, with a purpose",
+            ));
+        }
+        if purpose.is_none() {
+            return Err(ApiError::bad(
+                "purpose_required",
+                "natural members need a purpose",
+            ));
+        }
+    }
+    // Natural members are listed only to a department or admin that gave a purpose.
+    let with_natural = entitled && purpose.is_some();
+    let kind = match (kind, with_natural) {
+        (Some(k), _) => Some(k),
+        (None, true) => None,
+        (None, false) => Some(Kind::Legal),
+    };
+    let limit = match q.get("limit") {
+        None => LIST_PAGE,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=LIST_PAGE_MAX).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad("invalid_request", format!("limit is 1..={LIST_PAGE_MAX}"))
+            })?,
+    };
+    let after =
+        match q.get("cursor").map(String::as_str) {
+            None | Some("") => None,
+            Some(c) => Some(decode_cursor(c).ok_or_else(|| {
+                ApiError::bad("invalid_request", "cursor is not one this API gave")
+            })?),
+        };
+    let (keys, next) = app.store.list_page(&list, kind, after, limit);
+    let now = now_us();
+    let mut members = Vec::with_capacity(keys.len());
+    for key in keys {
+        if key.kind() == Kind::Natural {
+            audit(&app, &p, key, purpose, "GET /v1/lists", "ok")?;
+        }
+        let report = app.store.report(key, now, true);
+        let Some(entry) = report.lists.into_iter().find(|l| l.list == list) else {
+            continue;
+        };
+        members.push(json!({"subject": report.subject, "since": entry.since, "until": entry.until, "reasons": entry.reasons}));
+    }
+    Ok(json_response(
+        &json!({"members": members, "next_cursor": next.map(encode_cursor)}),
+    ))
+}
+
+/// A cursor is the last key of a page, opaque to clients.
+fn encode_cursor(k: SubjectKey) -> String {
+    format!("{:032x}", k.to_bits())
+}
+
+fn decode_cursor(c: &str) -> Option<SubjectKey> {
+    u128::from_str_radix(c, 16)
+        .ok()
+        .and_then(SubjectKey::from_bits)
+}
+
+async fn events(
+    State(app): State<Arc<App>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    let (channel, source) = match p.role {
+        Role::Producer => {
+            let (channel, source) = p
+                .producer
+                .clone()
+                .ok_or_else(|| ApiError::forbidden("this producer token has no binding"))?;
+            let asked_channel = q
+                .get("channel")
+                .map(String::as_str)
+                .unwrap_or(channel.as_str());
+            let asked_source = q
+                .get("source")
+                .map(String::as_str)
+                .unwrap_or(source.as_str());
+            if asked_channel != channel.as_str() || asked_source != source {
+                return Err(ApiError::forbidden(
+                    "a producer publishes only as its own channel and source",
+                ));
+            }
+            (channel, source)
+        }
+        Role::Admin => {
+            let channel = q
+                .get("channel")
+                .and_then(|c| credence_engine::Channel::parse(c));
+            let source = q
+                .get("source")
+                .filter(|s| credence_engine::event::valid_source(s));
+            match (channel, source) {
+                (Some(c), Some(s)) => (c, s.clone()),
+                _ => return Err(ApiError::bad(
+                    "invalid_route",
+                    "an admin names ?channel= (one of the five) and ?source= ([a-z0-9_-]{1,32})",
+                )),
+            }
+        }
+        _ => {
+            return Err(ApiError::forbidden(
+                "events are published by producers (and admins)",
+            ))
+        }
+    };
+    let bytes = read_body(body, credence_engine::event::MAX_EVENT_BYTES, "too_large").await?;
+    let subject = format!("credit.events.{channel}.{source}");
+    let model = app.store.judge();
+    let event_id = match credence_engine::decode(&subject, &bytes, &model.model) {
+        Ok(credence_engine::Decoded::Event(e)) => e.id.into_owned(),
+        Ok(credence_engine::Decoded::Control(_)) => {
+            return Err(ApiError::bad(
+                "invalid_route",
+                "control events are not published here",
+            ))
+        }
+        Err(r) => return Err(ApiError::bad(r.code.as_str(), r.detail)),
+    };
+    let mut h = async_nats::HeaderMap::new();
+    h.insert(
+        async_nats::header::NATS_MESSAGE_ID,
+        format!("{source}:{event_id}").as_str(),
+    );
+    let ack = app
+        .js
+        .publish_with_headers(subject, h, bytes)
+        .await
+        .map_err(|e| ApiError::not_ready(format!("JetStream did not take the event: {e}")))?;
+    let ack = tokio::time::timeout(std::time::Duration::from_secs(10), ack)
+        .await
+        .map_err(|_| ApiError::not_ready("JetStream did not acknowledge the event in time"))?
+        .map_err(|e| ApiError::not_ready(format!("JetStream did not take the event: {e}")))?;
+    let mut resp = json_response(&json!({"seq": ack.sequence, "duplicate": ack.duplicate}));
+    *resp.status_mut() = StatusCode::ACCEPTED;
+    Ok(resp)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn stats(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
@@ -421,6 +785,41 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         "1 once caught up with the stream.",
         app.ready.load(Ordering::Relaxed) as u64,
     );
+    metric(
+        names::SNAPSHOT_SEQ,
+        "gauge",
+        "Sequence of the last snapshot written or restored.",
+        app.last_snapshot_seq.load(Ordering::Relaxed),
+    );
+    let age = (now_us().max(0) as u64).saturating_sub(app.last_snapshot_at.load(Ordering::Relaxed))
+        / 1_000_000;
+    metric(
+        names::SNAPSHOT_AGE,
+        "gauge",
+        "Seconds since the last snapshot.",
+        age,
+    );
+    metric(
+        names::ACCESS_RECORDS,
+        "gauge",
+        "Audit records indexed for access logs.",
+        app.access.records.load(Ordering::Relaxed),
+    );
+    metric(
+        names::NATS_REQUESTS,
+        "counter",
+        "Checks and reports answered over NATS request-reply.",
+        app.metrics.nats_requests.load(Ordering::Relaxed),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP {} Current members of each list.\n# TYPE {} gauge",
+        names::LIST_MEMBERS,
+        names::LIST_MEMBERS
+    );
+    for (list, n) in app.store.list_sizes() {
+        let _ = writeln!(out, "{}{{list=\"{list}\"}} {n}", names::LIST_MEMBERS);
+    }
     let _ = writeln!(
         out,
         "# HELP {} HTTP requests by route and status.\n# TYPE {} counter",

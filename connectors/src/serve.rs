@@ -25,7 +25,7 @@ use credence_models::Model;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::audit::{AuditKey, AuditRecord, Auditor};
+use crate::audit::{AccessLog, AuditKey, AuditRecord, Auditor};
 use crate::auth::Auth;
 use crate::ingest::{self, IngestSettings};
 use crate::nats::{self, NatsOptions, StreamSettings};
@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Audit queue capacity: a read is refused when its record cannot be queued.
     #[arg(long, env = "CREDENCE_AUDIT_QUEUE", default_value_t = 65_536)]
     pub audit_queue: usize,
+    /// Requests answered at once; beyond it: 429 overloaded.
+    #[arg(long, env = "CREDENCE_MAX_INFLIGHT", default_value_t = 4096)]
+    pub max_inflight: usize,
     /// Snapshot after this many applied messages.
     #[arg(long, env = "CREDENCE_SNAPSHOT_EVERY", default_value_t = 1_000_000)]
     pub snapshot_every: u64,
@@ -208,6 +211,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         stream_last_seq: AtomicU64::new(ready_at_seq),
         auth: ArcSwap::from_pointee(auth),
         auditor,
+        access: AccessLog::default(),
+        inflight: tokio::sync::Semaphore::new(args.max_inflight.max(1)),
         metrics: Metrics::default(),
         snapshots: Some(snapshots),
         snapshot_policy: SnapshotPolicy {
@@ -258,6 +263,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tasks.spawn(async move {
             audit_publisher(js, audit_rx, cancel).await;
             "audit"
+        });
+    }
+    // NATS request-reply, and the access log's reader of CREDIT_AUDIT.
+    {
+        let (app, cancel, client) = (app.clone(), root.child_token(), client.clone());
+        tasks.spawn(async move {
+            if let Err(e) = crate::reqrep::run(app, client, cancel).await {
+                tracing::error!(error = %e, "NATS request-reply stopped");
+            }
+            "request-reply"
+        });
+    }
+    {
+        let (app, cancel) = (app.clone(), root.child_token());
+        tasks.spawn(async move {
+            crate::reqrep::access_log_reader(app, cancel).await;
+            "access-log"
         });
     }
     // The lag poller.

@@ -9,7 +9,7 @@ use async_nats::jetstream;
 use credence_engine::Store;
 use hdrhistogram::Histogram;
 
-use crate::audit::Auditor;
+use crate::audit::{AccessLog, Auditor};
 use crate::auth::Auth;
 use crate::snapshots::SnapshotDir;
 
@@ -28,6 +28,11 @@ pub mod names {
     pub const HTTP_REQUESTS: &str = "credence_http_requests_total";
     pub const CHECK_LATENCY: &str = "credence_check_latency_seconds";
     pub const AUDIT_RECORDS: &str = "credence_audit_records_total";
+    pub const SNAPSHOT_SEQ: &str = "credence_snapshot_seq";
+    pub const SNAPSHOT_AGE: &str = "credence_snapshot_age_seconds";
+    pub const ACCESS_RECORDS: &str = "credence_access_log_records";
+    pub const LIST_MEMBERS: &str = "credence_list_members";
+    pub const NATS_REQUESTS: &str = "credence_nats_requests_total";
 }
 
 /// Process metrics (the state's own counters live in the store).
@@ -36,6 +41,7 @@ pub struct Metrics {
     pub messages: AtomicU64,
     pub list_changes: AtomicU64,
     pub audit_records: AtomicU64,
+    pub nats_requests: AtomicU64,
     /// Requests by (route, status).
     pub http: Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
     /// Check latency in microseconds.
@@ -48,6 +54,7 @@ impl Default for Metrics {
             messages: AtomicU64::new(0),
             list_changes: AtomicU64::new(0),
             audit_records: AtomicU64::new(0),
+            nats_requests: AtomicU64::new(0),
             http: Mutex::new(Default::default()),
             check_us: Mutex::new(
                 Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
@@ -80,6 +87,10 @@ pub struct App {
     pub stream_last_seq: AtomicU64,
     pub auth: ArcSwap<Auth>,
     pub auditor: Auditor,
+    /// Who read each natural person's data (from `CREDIT_AUDIT`).
+    pub access: AccessLog,
+    /// Requests being answered; none left: 429 `overloaded` rather than a growing queue.
+    pub inflight: tokio::sync::Semaphore,
     pub metrics: Metrics,
     /// Where snapshots go (`None`: never written).
     pub snapshots: Option<SnapshotDir>,

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
+use bincode::config::{self, Configuration, Limit, LittleEndian, Varint};
 use credence_models::Model;
 
 use crate::eval::{evaluate, Cache, Judge};
@@ -30,12 +30,10 @@ pub const FORMAT: u32 = 1;
 /// the reader allocate without bound.
 const LIMIT: usize = 512 * 1024 * 1024;
 
-type Config = Configuration<LittleEndian, Fixint, Limit<LIMIT>>;
+type Config = Configuration<LittleEndian, Varint, Limit<LIMIT>>;
 
 fn cfg() -> Config {
-    config::standard()
-        .with_fixed_int_encoding()
-        .with_limit::<LIMIT>()
+    config::standard().with_limit::<LIMIT>()
 }
 
 /// Why a snapshot could not be read or written.
@@ -309,5 +307,7 @@ impl Store {
         self.counters
             .records_in_effect
             .store(in_effect, Ordering::Relaxed);
+        drop(index);
+        self.rebuild_members();
     }
 }

@@ -2,7 +2,7 @@
 //! each subject's next change, and the state's counters. `apply` is called by one writer in
 //! stream order; checks and reports read concurrently. Time is always passed in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -178,6 +178,8 @@ pub struct Store {
     pub(crate) index: Mutex<TimeIndex>,
     pub(crate) counters: Counters,
     pub(crate) last_seq: AtomicU64,
+    /// Current members of each list, by list name, ordered by key (for stable pagination).
+    pub(crate) members: RwLock<HashMap<String, BTreeSet<SubjectKey>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -208,6 +210,7 @@ impl Store {
             index: Mutex::new(TimeIndex::default()),
             counters: Counters::default(),
             last_seq: AtomicU64::new(0),
+            members: RwLock::new(HashMap::new()),
         }
     }
 
@@ -543,6 +546,9 @@ impl Store {
                 .fetch_add(delta, Ordering::Relaxed);
         }
         lock(&self.index).update(key, old.next_change, new.next_change);
+        if old.list_mask != new.list_mask || (old.epoch != new.epoch && old.list_mask != 0) {
+            self.update_members(key, &old, new);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -648,6 +654,105 @@ impl Store {
             Some(s) => evaluate(&judge, s, t),
             None => evaluate(&judge, &Subject::new(), t),
         })
+    }
+
+    /// Moves a subject between list member sets after its cache changed from `old` to `new`.
+    fn update_members(&self, key: SubjectKey, old: &Cache, new: &Cache) {
+        let judges = read(&self.judges);
+        let names = |c: &Cache| -> Vec<String> {
+            let Some(j) = judges.get(c.epoch as usize) else {
+                return Vec::new();
+            };
+            let mut out = Vec::new();
+            let mut m = c.list_mask;
+            while m != 0 {
+                let b = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if let Some(l) = j.model.lists.get(b) {
+                    out.push(l.name.clone());
+                }
+            }
+            out
+        };
+        let (was, now) = (
+            if old.next_change == Ts::MIN {
+                Vec::new()
+            } else {
+                names(old)
+            },
+            names(new),
+        );
+        drop(judges);
+        let mut members = write(&self.members);
+        for l in &was {
+            if !now.contains(l) {
+                if let Some(set) = members.get_mut(l) {
+                    set.remove(&key);
+                }
+            }
+        }
+        for l in now {
+            members.entry(l).or_default().insert(key);
+        }
+    }
+
+    /// Rebuilds the list member sets from the caches (after a restore).
+    pub(crate) fn rebuild_members(&self) {
+        let judge = self.judge();
+        let mut members: HashMap<String, BTreeSet<SubjectKey>> = HashMap::new();
+        for e in self.subjects.iter() {
+            let mut m = e.value().cache.list_mask;
+            while m != 0 {
+                let b = m.trailing_zeros() as usize;
+                m &= m - 1;
+                if let Some(l) = judge.model.lists.get(b) {
+                    members.entry(l.name.clone()).or_default().insert(*e.key());
+                }
+            }
+        }
+        *write(&self.members) = members;
+    }
+
+    /// A page of a list's current members, in key order, after `after`, of `kind` if given:
+    /// (members, the cursor of the next page if there is one). Stable under changes: a member
+    /// present throughout is returned exactly once across the pages.
+    pub fn list_page(
+        &self,
+        list: &str,
+        kind: Option<Kind>,
+        after: Option<SubjectKey>,
+        limit: usize,
+    ) -> (Vec<SubjectKey>, Option<SubjectKey>) {
+        let members = read(&self.members);
+        let Some(set) = members.get(list) else {
+            return (Vec::new(), None);
+        };
+        let range = match after {
+            Some(a) => set.range((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+            None => set.range(..),
+        };
+        let mut page: Vec<SubjectKey> = range
+            .filter(|k| kind.is_none_or(|want| k.kind() == want))
+            .take(limit + 1)
+            .copied()
+            .collect();
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().copied()
+        } else {
+            None
+        };
+        (page, next)
+    }
+
+    /// How many members each list has now.
+    pub fn list_sizes(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = read(&self.members)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.len()))
+            .collect();
+        out.sort();
+        out
     }
 
     /// Approximate heap bytes of the subjects' state (records, arenas, caches), the map's

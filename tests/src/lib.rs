@@ -157,32 +157,68 @@ fn spawn_nats(dir: &Path, port: Option<u16>) -> (Child, u16) {
     }
 }
 
-/// The `credence` binary, built once per test run.
+/// The `credence` binary. `cargo test --workspace` (what `.ci/run` runs) builds it with the
+/// connectors' own tests; it is built here only when missing or older than the sources, since
+/// a `cargo build` of one package from inside the test run may resolve features differently
+/// and rebuild for seconds in every test process.
 pub fn credence_binary() -> PathBuf {
     static BUILD: Once = Once::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("workspace root")
         .to_path_buf();
-    BUILD.call_once(|| {
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "credence-connectors",
-                "--bin",
-                "credence",
-            ])
-            .current_dir(&root)
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building credence failed");
-    });
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join("credence")
+    let bin = target.join("debug").join("credence");
+    BUILD.call_once(|| {
+        let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+        let newest = ["connectors", "engine", "models"]
+            .iter()
+            .filter_map(|d| newest_mtime(&root.join(d)))
+            .max();
+        let stale = match (built, newest) {
+            (Some(b), Some(n)) => n > b,
+            _ => true,
+        };
+        if stale {
+            // Through rustup's proxy, which pins the toolchain for rustc.
+            let status = Command::new("cargo")
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "credence-connectors",
+                    "--bin",
+                    "credence",
+                ])
+                .current_dir(&root)
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building credence failed");
+        }
+    });
+    bin
+}
+
+fn newest_mtime(dir: &Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "target" || n == "tests")
+            {
+                continue;
+            }
+            newest_mtime(&path)
+        } else {
+            entry.metadata().and_then(|m| m.modified()).ok()
+        };
+        newest = newest.max(t);
+    }
+    newest
 }
 
 /// Runs `credence serve` expecting it to exit before it listens: (exit code, output).

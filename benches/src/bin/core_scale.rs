@@ -63,7 +63,7 @@ fn main() {
     let mut i = 0u64;
     while i < pop.len() {
         chunk.clear();
-        while chunk.len() < 1 << 20 && i < pop.len() {
+        while chunk.len() < 1 << 16 && i < pop.len() {
             chunk.extend(gen.history(i));
             i += 1;
         }

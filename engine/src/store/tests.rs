@@ -592,6 +592,7 @@ proptest! {
         prop_assert_eq!(back.counters(), s.store.counters());
         prop_assert_eq!(back.last_seq(), s.store.last_seq());
         prop_assert_eq!(back.records_in_effect(), s.store.records_in_effect());
+        prop_assert_eq!(back.list_sizes(), s.store.list_sizes().into_iter().filter(|x| x.1 > 0).collect::<Vec<_>>());
         for e in s.store.subjects.iter() {
             let other = back.subjects.get(e.key()).unwrap();
             prop_assert_eq!(&other.cache, &e.value().cache);
@@ -621,4 +622,84 @@ fn strip(a: &Assessment) -> (i64, Grade, u32, u8, u32, Vec<crate::eval::Span>) {
 fn record_status_at(judge: &Judge, subj: &Subject, id: &str, at: Ts) -> &'static str {
     let v = subj.records().find(|v| v.id == id).unwrap();
     crate::eval::record_status(judge.item(v.rec.code).unwrap(), v.rec, at).as_str()
+}
+
+#[test]
+fn list_pages_return_each_steady_member_exactly_once_while_the_list_changes() {
+    let mut s = Scenario::new();
+    let now = t("2026-01-01T00:00:00Z");
+    let ids: Vec<String> = (0..10).map(crate::synth::legal_id).collect();
+    for (i, id) in ids.iter().enumerate() {
+        s.gov(
+            add(
+                &format!("j{i}"),
+                "legal",
+                id,
+                "L-JUD-001",
+                "2025-01-01T00:00:00Z",
+            ),
+            now,
+        );
+    }
+    s.send(
+        "credit.events.grid.staff",
+        &add(
+            "n1",
+            "natural",
+            NATURAL,
+            "N-JUD-001",
+            "2025-01-01T00:00:00Z",
+        ),
+        now,
+    );
+    assert!(s.store.list_sizes().contains(&("black".to_string(), 11)));
+    let mut seen = Vec::new();
+    let (page, mut cursor) = s.store.list_page("black", Some(Kind::Legal), None, 3);
+    seen.extend(page);
+    let mut round = 0;
+    while let Some(after) = cursor {
+        // Between pages: one member leaves (revoked) and a new one joins.
+        round += 1;
+        let leaver = ids[(round * 3) % 10].clone();
+        s.gov(
+            op(
+                "record.revoke",
+                &format!("rv{round}"),
+                &format!("j{}", (round * 3) % 10),
+                "legal",
+                &leaver,
+                "2025-06-01T00:00:00Z",
+            ),
+            now,
+        );
+        let newcomer = crate::synth::legal_id(100 + round as u64);
+        s.gov(
+            add(
+                &format!("jn{round}"),
+                "legal",
+                &newcomer,
+                "L-JUD-001",
+                "2025-01-01T00:00:00Z",
+            ),
+            now,
+        );
+        let (page, next) = s
+            .store
+            .list_page("black", Some(Kind::Legal), Some(after), 3);
+        seen.extend(page);
+        cursor = next;
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), seen.len(), "no member twice");
+    // Every member present from start to end was seen.
+    let steady: Vec<SubjectKey> = s.store.list_page("black", Some(Kind::Legal), None, 1000).0;
+    for k in steady
+        .iter()
+        .filter(|k| ids.contains(&k.text().to_string()))
+    {
+        assert!(seen.contains(k));
+    }
+    assert!(seen.iter().all(|k| k.kind() == Kind::Legal));
 }
