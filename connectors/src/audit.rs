@@ -44,6 +44,13 @@ impl AuditKey {
         }
     }
 
+    /// A fresh random key (for an in-process demo that keeps nothing).
+    pub fn random() -> AuditKey {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        AuditKey(key)
+    }
+
     /// Hex HMAC-SHA256 of `data` under the key.
     pub fn hmac_hex(&self, data: &[u8]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

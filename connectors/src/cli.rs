@@ -24,9 +24,18 @@ pub enum Command {
         /// Share of Bao'an's 904,000 legal + 5,342,000 natural persons.
         #[arg(long, default_value_t = 0.02)]
         scale: f64,
-        /// How long the live event mix runs.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
+        /// End after this many seconds of live events (default: run until Ctrl-C).
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// Where the API is served.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http: std::net::SocketAddr,
+        /// Join this NATS server (default: start a nats-server of its own, if there is one).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Feed events in process, without NATS, even if a nats-server could be had.
+        #[arg(long)]
+        in_process: bool,
         /// Seed of the synthetic population and events.
         #[arg(long, default_value_t = 2017)]
         seed: u64,

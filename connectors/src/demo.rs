@@ -9,17 +9,26 @@ use std::time::{Duration, Instant};
 use credence_engine::answer::Report;
 use credence_engine::id::mask;
 use credence_engine::synth::{Generator, Population};
-use credence_engine::{Outcome, Store, SubjectKey, Ts};
+use credence_engine::{Store, SubjectKey, Ts};
 use credence_models::{Kind, Model};
 
 /// What the demo is asked to do.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     pub scale: f64,
-    pub seconds: u64,
+    /// How long the live phase runs (`None`: until Ctrl-C).
+    pub seconds: Option<u64>,
     pub seed: u64,
     /// Live events per second (0: as fast as one core goes).
     pub rate: u64,
+    /// Where the API is served.
+    pub http: std::net::SocketAddr,
+    /// Join this NATS server instead of starting one.
+    pub nats: Option<String>,
+    /// Feed events in process even if a nats-server could be had.
+    pub in_process: bool,
+    /// The model directory given, if any.
+    pub model_dir: Option<std::path::PathBuf>,
 }
 
 /// Microseconds since the epoch, from the system clock (the binary's one clock).
@@ -30,80 +39,276 @@ pub fn now_us() -> Ts {
         .unwrap_or(0)
 }
 
-/// Live list sizes, kept from the list changes.
-#[derive(Default)]
-struct ListSizes {
-    black: i64,
-    red: i64,
+/// Runs the demo: with NATS (joined, or a nats-server of its own) the real service on
+/// `opts.http`, fed through JetStream; without one, the same API fed in process.
+pub async fn run(opts: DemoOptions, model: Model) -> anyhow::Result<()> {
+    let pop = Population::new(opts.scale, opts.seed);
+    println!(
+        "Credence demo: synthetic Bao'an at scale {} — {} legal + {} natural persons, model {} {}",
+        opts.scale, pop.legal, pop.natural, model.name, model.version
+    );
+    let mut own_server = None;
+    let nats_url = if opts.in_process {
+        None
+    } else if let Some(url) = &opts.nats {
+        Some(url.clone())
+    } else {
+        match crate::natsd::NatsServer::try_start() {
+            Ok(server) => {
+                let url = server.url();
+                println!("started a nats-server with JetStream on {url}");
+                own_server = Some(server);
+                Some(url)
+            }
+            Err(why) => {
+                println!("no nats-server to be had ({why}); running in process: events are fed to the engine directly");
+                None
+            }
+        }
+    };
+    let result = match nats_url {
+        Some(url) => with_nats(&opts, model, pop, &url).await,
+        None => in_process(&opts, model, pop).await,
+    };
+    drop(own_server);
+    result
 }
 
-impl ListSizes {
-    fn account(&mut self, changes: &[credence_engine::ListChange]) {
-        for c in changes {
-            let d = if c.added { 1 } else { -1 };
-            match c.list.as_str() {
-                "black" => self.black += d,
-                "red" => self.red += d,
-                _ => {}
-            }
+/// Tokens of the demo's session, and the auth file that holds them.
+struct Session {
+    dir: crate::natsd::TempDir,
+    admin: String,
+    department: String,
+}
+
+impl Session {
+    fn new() -> anyhow::Result<Session> {
+        let dir = crate::natsd::TempDir::new("demo");
+        let admin = format!("{:032x}", rand::random::<u128>());
+        let department = format!("{:032x}", rand::random::<u128>());
+        let text = format!(
+            "[[token]]\nname = \"demo-admin\"\nsha256 = \"{}\"\nrole = \"admin\"\n\n[[token]]\nname = \"demo-licensing-bureau\"\nsha256 = \"{}\"\nrole = \"department\"\n",
+            crate::auth::token_digest(&admin),
+            crate::auth::token_digest(&department)
+        );
+        std::fs::write(dir.path().join("auth.toml"), text)?;
+        Ok(Session {
+            dir,
+            admin,
+            department,
+        })
+    }
+
+    fn auth(&self) -> crate::auth::Auth {
+        crate::auth::Auth::load(&self.dir.path().join("auth.toml")).unwrap_or_default()
+    }
+
+    fn print(&self, http: std::net::SocketAddr, sample: &str) {
+        println!("serving the API on http://{http}");
+        println!("  admin token (this session): {}", self.admin);
+        println!("  department token:           {}", self.department);
+        println!("  try: curl -s http://{http}/v1/subjects/legal/{sample}");
+        println!(
+            "       curl -s -H 'Authorization: Bearer {}' -d '{{\"subject\":{{\"kind\":\"legal\",\"id\":\"{sample}\"}},\"context\":\"financial_loan\"}}' http://{http}/v1/check",
+            self.department
+        );
+        println!(
+            "       curl -s -H 'Authorization: Bearer {}' http://{http}/v1/stats",
+            self.admin
+        );
+    }
+}
+
+/// Waits for the live phase to end: `--seconds`, or Ctrl-C.
+async fn live_for(seconds: Option<u64>) {
+    match seconds {
+        Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }
 
-/// Runs the in-process demo, writing to `out`.
-pub fn run(opts: &DemoOptions, model: Model, out: &mut impl Write) -> std::io::Result<()> {
-    let model = Arc::new(model);
-    let pop = Population::new(opts.scale, opts.seed);
-    writeln!(
-        out,
-        "Credence demo (in process): synthetic Bao'an at scale {} — {} legal + {} natural persons, model {} {}",
-        opts.scale, pop.legal, pop.natural, model.name, model.version
-    )?;
-    let store = Store::with_capacity(model.clone(), pop.len() as usize);
-    let mut gen = Generator::new(pop, &model, now_us());
-    let mut sizes = ListSizes::default();
-    let mut seq = 0u64;
+async fn with_nats(
+    opts: &DemoOptions,
+    model: Model,
+    pop: Population,
+    url: &str,
+) -> anyhow::Result<()> {
+    use clap::Parser as _;
+    let session = Session::new()?;
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: crate::serve::ServeArgs,
+    }
+    let data = session.dir.path().join("state");
+    let auth = session.dir.path().join("auth.toml");
+    let mut argv = vec![
+        "credence".to_owned(),
+        "--nats".into(),
+        url.to_owned(),
+        "--http".into(),
+        opts.http.to_string(),
+        "--data".into(),
+        data.display().to_string(),
+        "--auth".into(),
+        auth.display().to_string(),
+    ];
+    if let Some(dir) = &opts.model_dir {
+        argv.push("--model".into());
+        argv.push(dir.display().to_string());
+    }
+    let args = Wrap::try_parse_from(argv)?.args;
+    let running = crate::serve::start(args).await?;
+    session.print(running.http, &crate::synth_sample());
+    let store = running.app.store.clone();
+    let client = async_nats::connect(url).await?;
+    let js = async_nats::jetstream::new(client.clone());
     let tty = std::io::stderr().is_terminal();
 
-    // Preload: every subject's five-year history.
+    // Preload: the population's history, through JetStream.
     let started = Instant::now();
-    let mut events = 0u64;
+    let mut gen = Generator::new(pop, &model, now_us());
+    let mut inflight = futures::stream::FuturesUnordered::new();
+    let mut published = 0u64;
+    let mut last_print = Instant::now();
+    use futures::StreamExt as _;
+    for i in 0..pop.len() {
+        for e in gen.history(i) {
+            let ack = js.publish(e.subject, e.payload.into()).await?;
+            inflight.push(std::future::IntoFuture::into_future(ack));
+            published += 1;
+            while inflight.len() >= 2048 {
+                inflight.next().await.transpose()?;
+            }
+        }
+        if last_print.elapsed() >= Duration::from_millis(500) {
+            progress_store(tty, "preload", &store, started.elapsed());
+            last_print = Instant::now();
+        }
+    }
+    while let Some(r) = inflight.next().await {
+        r?;
+    }
+    // Wait until the engine has applied it all.
+    let target = js
+        .get_stream(crate::nats::EVENTS_STREAM)
+        .await?
+        .get_info()
+        .await?
+        .state
+        .last_sequence;
+    while store.last_seq() < target {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        progress_store(tty, "preload", &store, started.elapsed());
+    }
+    finish_line(tty);
+    println!("preloaded {published} events in {:.1} s (published to CREDIT_EVENTS and applied by the engine)", started.elapsed().as_secs_f64());
+
+    // Live: the event mix at --rate.
+    let live_start = Instant::now();
+    let stop = live_for(opts.seconds);
+    tokio::pin!(stop);
+    let mut sent = 0u64;
+    let rate = opts.rate.max(1);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        let due = (live_start.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due {
+            let e = gen.live(now_us());
+            let ack = js.publish(e.subject, e.payload.into()).await?;
+            inflight.push(std::future::IntoFuture::into_future(ack));
+            sent += 1;
+            while inflight.len() >= 2048 {
+                inflight.next().await.transpose()?;
+            }
+        }
+        if last_print.elapsed() >= Duration::from_millis(500) {
+            progress_store(tty, "live", &store, started.elapsed());
+            last_print = Instant::now();
+        }
+    }
+    while let Some(r) = inflight.next().await {
+        r?;
+    }
+    finish_line(tty);
+    summary(&store, pop, sent, live_start.elapsed());
+    running.root.cancel();
+    running.wait().await?;
+    Ok(())
+}
+
+async fn in_process(opts: &DemoOptions, model: Model, pop: Population) -> anyhow::Result<()> {
+    let session = Session::new()?;
+    let model = Arc::new(model);
+    let store = Arc::new(Store::with_capacity(model.clone(), pop.len() as usize));
+    let app = crate::state::App::in_process(store.clone(), session.auth());
+    let listener = tokio::net::TcpListener::bind(opts.http).await?;
+    let http = listener.local_addr()?;
+    let router = crate::http::router(app.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    println!("credence: http listening on {http}");
+    session.print(http, &crate::synth_sample());
+    let opts2 = opts.clone();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let feeder = tokio::task::spawn_blocking(move || {
+        feed_in_process(&opts2, &model, pop, &store, &app, &stop2)
+    });
+    live_for(opts.seconds).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let out = feeder.await?;
+    server.abort();
+    out
+}
+
+/// The in-process feeder: the population's history, then the live mix at `--rate`, through
+/// decode → apply → evaluate, with the passage of time checked as it goes.
+fn feed_in_process(
+    opts: &DemoOptions,
+    model: &Model,
+    pop: Population,
+    store: &Store,
+    app: &crate::state::App,
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::Ordering;
+    let tty = std::io::stderr().is_terminal();
+    let mut gen = Generator::new(pop, model, now_us());
+    let mut seq = 0u64;
+    let started = Instant::now();
     let mut last_print = Instant::now();
     for i in 0..pop.len() {
         let now = now_us();
         for e in gen.history(i) {
             seq += 1;
-            events += 1;
-            let applied = store.apply(&e.subject, &e.payload, seq, now);
-            sizes.account(&applied.changes);
+            store.apply(&e.subject, &e.payload, seq, now);
         }
         if last_print.elapsed() >= Duration::from_millis(500) {
-            progress(tty, "preload", events, started.elapsed(), &store, &sizes);
+            progress_store(tty, "preload", store, started.elapsed());
             last_print = Instant::now();
         }
     }
-    progress(tty, "preload", events, started.elapsed(), &store, &sizes);
+    app.ready.store(true, Ordering::Release);
     finish_line(tty);
-    writeln!(
-        out,
-        "preloaded {} events in {:.2} s ({:.0} events/s)",
-        events,
+    println!(
+        "preloaded {seq} events in {:.2} s ({:.0} events/s)",
         started.elapsed().as_secs_f64(),
-        events as f64 / started.elapsed().as_secs_f64()
-    )?;
-
-    // Live: the event mix for --seconds, with the passage of time checked as it goes.
+        seq as f64 / started.elapsed().as_secs_f64()
+    );
     let live_start = Instant::now();
     let mut live = 0u64;
-    let (mut dup, mut rej) = (0u64, 0u64);
     let batch = if opts.rate == 0 {
         1000
     } else {
         (opts.rate / 100).clamp(1, 1000)
     };
-    while live_start.elapsed() < Duration::from_secs(opts.seconds) {
+    while !stop.load(Ordering::Relaxed) {
         if opts.rate > 0 {
-            // Pace to the rate: wait until this batch is due.
             let due = Duration::from_secs_f64(live as f64 / opts.rate as f64);
             if let Some(wait) = due.checked_sub(live_start.elapsed()) {
                 std::thread::sleep(wait.min(Duration::from_millis(50)));
@@ -115,70 +320,67 @@ pub fn run(opts: &DemoOptions, model: Model, out: &mut impl Write) -> std::io::R
             let e = gen.live(now);
             seq += 1;
             live += 1;
-            let applied = store.apply(&e.subject, &e.payload, seq, now);
-            match applied.outcome {
-                Outcome::Duplicate | Outcome::Conflict => dup += 1,
-                Outcome::Rejected(_) => rej += 1,
-                _ => {}
-            }
-            sizes.account(&applied.changes);
+            store.apply(&e.subject, &e.payload, seq, now);
         }
-        sizes.account(&store.tick(now, 10_000));
+        store.tick(now, 10_000);
         if last_print.elapsed() >= Duration::from_millis(500) {
-            progress(tty, "live", live, live_start.elapsed(), &store, &sizes);
+            progress_store(tty, "live", store, started.elapsed());
             last_print = Instant::now();
         }
     }
-    progress(tty, "live", live, live_start.elapsed(), &store, &sizes);
     finish_line(tty);
+    summary(store, pop, live, live_start.elapsed());
+    Ok(())
+}
 
+/// The summary and three sample reports.
+fn summary(store: &Store, pop: Population, live: u64, live_elapsed: Duration) {
+    let out = &mut std::io::stdout().lock();
     let c = store.counters();
     let mem = store.memory();
-    writeln!(out, "\n== summary")?;
-    writeln!(
+    let lists = store
+        .list_sizes()
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(out, "\n== summary");
+    let _ = writeln!(
         out,
-        "live events        {live} in {:.1} s ({:.0} events/s), {dup} duplicates, {rej} rejected",
-        live_start.elapsed().as_secs_f64(),
-        live as f64 / live_start.elapsed().as_secs_f64()
-    )?;
-    writeln!(
+        "live events        {live} in {:.1} s ({:.0} events/s)",
+        live_elapsed.as_secs_f64(),
+        live as f64 / live_elapsed.as_secs_f64().max(1e-9)
+    );
+    let _ = writeln!(
         out,
         "events             applied {}, duplicate {}, rejected {}",
         c.events_applied, c.events_duplicate, c.events_rejected
-    )?;
-    writeln!(
+    );
+    let _ = writeln!(
         out,
         "subjects           {} with records; records in effect {}",
         store.subject_count(),
         store.records_in_effect()
-    )?;
-    writeln!(
-        out,
-        "lists              black {}, red {}",
-        sizes.black, sizes.red
-    )?;
-    writeln!(
+    );
+    let _ = writeln!(out, "lists              {lists}");
+    let _ = writeln!(
         out,
         "memory (estimate)  {:.1} MiB: {:.0} bytes/subject, {:.0} bytes/record on file",
         mem.total() as f64 / 1048576.0,
         mem.total() as f64 / mem.subjects.max(1) as f64,
         mem.subject_heap as f64 / mem.records.max(1) as f64
-    )?;
-
-    // Three sample reports: a black-listed firm, a red-listed firm, a resident.
+    );
     let now = now_us();
-    let judge = store.judge();
-    let black = judge.model.list_id("black").unwrap_or(0);
-    let red = judge.model.list_id("red").unwrap_or(1);
+    let first = |list: &str, kind: Kind| {
+        store
+            .list_page(list, Some(kind), None, 1)
+            .0
+            .first()
+            .copied()
+    };
     let samples = [
-        (
-            "a black-listed legal person",
-            store.members(black, Some(Kind::Legal)).first().copied(),
-        ),
-        (
-            "a red-listed legal person",
-            store.members(red, Some(Kind::Legal)).first().copied(),
-        ),
+        ("a black-listed legal person", first("black", Kind::Legal)),
+        ("a red-listed legal person", first("red", Kind::Legal)),
         (
             "a natural person",
             (pop.legal..pop.len())
@@ -187,41 +389,39 @@ pub fn run(opts: &DemoOptions, model: Model, out: &mut impl Write) -> std::io::R
         ),
     ];
     for (what, key) in samples {
-        match key {
-            Some(key) => print_report(out, what, &store.report(key, now, true))?,
-            None => writeln!(out, "\n== {what}: none in this population")?,
-        }
+        let _ = match key {
+            Some(key) => print_report(out, what, &store.report(key, now, true)),
+            None => writeln!(out, "\n== {what}: none in this population"),
+        };
     }
-    Ok(())
 }
 
-fn key_of(pop: &Population, i: u64) -> SubjectKey {
-    let (kind, id) = pop.subject(i);
-    SubjectKey::parse(kind, &id)
-        .unwrap_or_else(|_| SubjectKey::parse(Kind::Legal, "91440306AY4CL12TH9").expect("valid"))
-}
-
-fn progress(
-    tty: bool,
-    phase: &str,
-    events: u64,
-    elapsed: Duration,
-    store: &Store,
-    sizes: &ListSizes,
-) {
+fn progress_store(tty: bool, phase: &str, store: &Store, elapsed: Duration) {
+    let c = store.counters();
+    let events = c.events_applied + c.events_duplicate + c.events_rejected;
+    let lists = store
+        .list_sizes()
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect::<Vec<_>>()
+        .join(" | ");
     let line = format!(
-        "[{phase}] {events} events, {:.0} events/s | subjects {} | in effect {} | black {} | red {}",
+        "[{phase}] {events} events, {:.0} events/s | subjects {} | in effect {} | {lists}",
         events as f64 / elapsed.as_secs_f64().max(1e-9),
         store.subject_count(),
         store.records_in_effect(),
-        sizes.black,
-        sizes.red
     );
     if tty {
         eprint!("\r{line:<110}");
     } else {
         eprintln!("{line}");
     }
+}
+
+fn key_of(pop: &Population, i: u64) -> SubjectKey {
+    let (kind, id) = pop.subject(i);
+    SubjectKey::parse(kind, &id)
+        .unwrap_or_else(|_| SubjectKey::parse(Kind::Legal, "91440306AY4CL12TH9").expect("valid"))
 }
 
 fn finish_line(tty: bool) {

@@ -656,8 +656,10 @@ async fn events(
         async_nats::header::NATS_MESSAGE_ID,
         format!("{source}:{event_id}").as_str(),
     );
-    let ack = app
-        .js
+    let js = app.js.as_ref().ok_or_else(|| {
+        ApiError::not_ready("no NATS in this in-process demo: events come from its generator")
+    })?;
+    let ack = js
         .publish_with_headers(subject, h, bytes)
         .await
         .map_err(|e| ApiError::not_ready(format!("JetStream did not take the event: {e}")))?;

@@ -244,8 +244,12 @@ pub async fn run(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::channel::<Pending>(64);
-    let acker = tokio::spawn(acker(app.js.clone(), rx, cancel.clone()));
-    let mut result = consume(&app, consumer, settings, &cancel, &tx).await;
+    let js = app
+        .js
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("ingestion needs JetStream"))?;
+    let acker = tokio::spawn(acker(js.clone(), rx, cancel.clone()));
+    let mut result = consume(&app, &js, consumer, settings, &cancel, &tx).await;
     if result.is_ok() && cancel.is_cancelled() {
         // Shutdown: a final snapshot, after every effect is stored.
         result = snapshot(&app, &tx).await;
@@ -257,6 +261,7 @@ pub async fn run(
 
 async fn consume(
     app: &Arc<App>,
+    js: &jetstream::Context,
     consumer: PullConsumer,
     settings: IngestSettings,
     cancel: &CancellationToken,
@@ -285,7 +290,7 @@ async fn consume(
                     let changes = store.tick(now_us(), 100_000);
                     if !changes.is_empty() {
                         app.metrics.list_changes.fetch_add(changes.len() as u64, Ordering::Relaxed);
-                        let effects = send_effects(&app.js, changes.iter().filter_map(list_effect).collect()).await;
+                        let effects = send_effects(js, changes.iter().filter_map(list_effect).collect()).await;
                         tx.send(Pending { effects, last: None, done: None }).await.map_err(|_| anyhow::anyhow!("acker gone"))?;
                     }
                 }
@@ -380,7 +385,7 @@ async fn consume(
         app.metrics
             .messages
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let effects = send_effects(&app.js, effects).await;
+        let effects = send_effects(js, effects).await;
         tx.send(Pending {
             effects,
             last: batch.pop(),

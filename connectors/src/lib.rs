@@ -8,6 +8,7 @@
 //! - [`nats`]: connecting, the four streams, the model control event, acked publishing
 //! - [`ingest`]: the durable pull consumer → store → DLQ and list changes → ack
 //! - [`http`]: the HTTP API (axum), roles, the purpose rule, audit of natural persons' reads
+//! - [`natsd`]: a nats-server of our own (demo, tests), killed on drop
 //! - [`reqrep`]: checks and reports over NATS request-reply; the access-log reader
 //! - [`auth`]: the auth file, bearer tokens hashed and compared in constant time
 //! - [`audit`]: the audit key, pseudonyms, the bounded audit queue
@@ -22,7 +23,13 @@ pub mod http;
 pub mod ingest;
 pub mod model_check;
 pub mod nats;
+pub mod natsd;
 pub mod reqrep;
 pub mod serve;
 pub mod snapshots;
 pub mod state;
+
+/// A legal person's identifier of the synthetic population, for examples.
+pub fn synth_sample() -> String {
+    credence_engine::synth::legal_id(3)
+}

@@ -34,9 +34,13 @@ fn main() -> ExitCode {
             seed,
             rate,
             model,
+            http,
+            nats,
+            in_process,
         } => {
-            let model = match model {
-                Some(dir) => match load_model(&dir) {
+            init_tracing(if cli.log == "info" { "warn" } else { &cli.log });
+            let model_obj = match &model {
+                Some(dir) => match load_model(dir) {
                     Some(m) => m,
                     None => return ExitCode::FAILURE,
                 },
@@ -51,11 +55,18 @@ fn main() -> ExitCode {
                 seconds,
                 seed,
                 rate,
+                http,
+                nats,
+                in_process,
+                model_dir: model,
             };
-            match credence_connectors::demo::run(&opts, model, &mut std::io::stdout().lock()) {
+            let Some(rt) = runtime(true) else {
+                return ExitCode::FAILURE;
+            };
+            match rt.block_on(credence_connectors::demo::run(opts, model_obj)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("demo: {e}");
+                    eprintln!("demo: {e:#}");
                     ExitCode::FAILURE
                 }
             }

@@ -132,8 +132,11 @@ pub async fn run(
 pub async fn access_log_reader(app: Arc<App>, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
         let result: anyhow::Result<()> = async {
-            let stream = app
+            let js = app
                 .js
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no JetStream"))?;
+            let stream = js
                 .get_stream(crate::nats::AUDIT_STREAM)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

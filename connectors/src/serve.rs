@@ -106,6 +106,39 @@ pub fn instance_id(data: &std::path::Path) -> anyhow::Result<String> {
 
 /// Runs the service until SIGTERM/SIGINT (or a fatal error).
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    start(args).await?.wait().await
+}
+
+/// A running service: its shared state, where it listens, and its tasks.
+pub struct Running {
+    pub app: Arc<App>,
+    /// The bound HTTP address.
+    pub http: SocketAddr,
+    /// Cancelling it shuts the service down (drain, final snapshot).
+    pub root: CancellationToken,
+    tasks: tokio::task::JoinSet<&'static str>,
+    client: async_nats::Client,
+}
+
+impl Running {
+    /// Waits until the service stops (a signal, `root` cancelled, or a task ending).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        drop(self.app);
+        while let Some(done) = self.tasks.join_next().await {
+            if let Ok(name) = done {
+                tracing::debug!(task = name, "task ended");
+            }
+            // Any task ending ends the service.
+            self.root.cancel();
+        }
+        self.client.flush().await.ok();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Starts the service: restores, connects, spawns its tasks, binds HTTP; returns at once.
+pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
     let (key_path, create) = match &args.audit_key_file {
@@ -205,7 +238,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (auditor, audit_rx) = Auditor::new(audit_key, args.audit_queue.max(1));
     let app = Arc::new(App {
         store: store.clone(),
-        js: js.clone(),
+        js: Some(js.clone()),
         ready: AtomicBool::new(false),
         ready_at_seq,
         stream_last_seq: AtomicU64::new(ready_at_seq),
@@ -358,18 +391,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "signals"
         });
     }
-    drop(app);
-
-    while let Some(done) = tasks.join_next().await {
-        if let Ok(name) = done {
-            tracing::debug!(task = name, "task ended");
-        }
-        // Any task ending ends the service.
-        root.cancel();
-    }
-    client.flush().await.ok();
-    tracing::info!("stopped");
-    Ok(())
+    Ok(Running {
+        app,
+        http: bound,
+        root,
+        tasks,
+        client,
+    })
 }
 
 async fn audit_publisher(

@@ -78,7 +78,8 @@ impl Metrics {
 /// Everything the tasks share.
 pub struct App {
     pub store: Arc<Store>,
-    pub js: jetstream::Context,
+    /// JetStream (`None` only in the in-process demo, which has no NATS).
+    pub js: Option<jetstream::Context>,
     /// Set once the state is restored and the stream read up to `ready_at_seq`.
     pub ready: AtomicBool,
     /// The stream's last sequence as of start-up.
@@ -108,6 +109,42 @@ pub struct SnapshotPolicy {
 }
 
 impl App {
+    /// The state of the in-process demo: no NATS; audit records go straight into the access
+    /// log. Ready is set by the caller once its preload is applied.
+    pub fn in_process(store: Arc<Store>, auth: Auth) -> Arc<App> {
+        let key = crate::audit::AuditKey::random();
+        let (auditor, mut rx) = Auditor::new(key, 65_536);
+        let app = Arc::new(App {
+            store,
+            js: None,
+            ready: AtomicBool::new(false),
+            ready_at_seq: 0,
+            stream_last_seq: AtomicU64::new(0),
+            auth: ArcSwap::from_pointee(auth),
+            auditor,
+            access: AccessLog::default(),
+            inflight: tokio::sync::Semaphore::new(4096),
+            metrics: Metrics::default(),
+            snapshots: None,
+            snapshot_policy: SnapshotPolicy {
+                every_messages: u64::MAX,
+                interval: std::time::Duration::from_secs(3600),
+            },
+            last_snapshot_seq: AtomicU64::new(0),
+            last_snapshot_at: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&app);
+        tokio::spawn(async move {
+            while let Some(rec) = rx.recv().await {
+                let Some(app) = weak.upgrade() else { break };
+                if let Ok(bytes) = serde_json::to_vec(&rec) {
+                    app.access.ingest(&bytes);
+                }
+            }
+        });
+        app
+    }
+
     /// Marks the service ready once the store has caught up with the start-up sequence.
     pub fn check_ready(&self) {
         if !self.ready.load(Ordering::Acquire) && self.store.last_seq() >= self.ready_at_seq {

@@ -150,6 +150,13 @@ impl<'m> Generator<'m> {
 
     fn pick(&mut self, kind: Kind, cat: Category) -> u16 {
         let v = &self.by[kind.index()][cat.index()];
+        // A subject is registered once (its history's first record): other basic records
+        // are the rest of the category.
+        let v = if cat == Category::Basic && v.len() > 1 {
+            &v[1..]
+        } else {
+            &v[..]
+        };
         // The canonical item (first) is the most common of its category.
         if self.rng.gen_bool(0.5) {
             v[0]
@@ -304,16 +311,7 @@ impl<'m> Generator<'m> {
             95..=98 => Category::Supervision,
             _ => Category::Judicial,
         };
-        // A live record is news about an existing subject: not its registration.
-        let item = loop {
-            let item = self.pick(kind, cat);
-            if cat != Category::Basic
-                || self.by[kind.index()][cat.index()].len() < 2
-                || item != self.by[kind.index()][cat.index()][0]
-            {
-                break item;
-            }
-        };
+        let item = self.pick(kind, cat);
         let at = now - self.rng.gen_range(0..30 * DAY);
         self.event(kind, &id, item, at)
     }
