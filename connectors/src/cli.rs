@@ -46,6 +46,22 @@ pub enum Command {
         #[arg(long)]
         model: Option<PathBuf>,
     },
+    /// Verify the stored check receipts: every hash recomputed, every chain unbroken; prints
+    /// the first break and exits 1, or a summary.
+    VerifyReceipts {
+        /// NATS server URL (the receipts are read from CREDIT_AUDIT).
+        #[arg(long, env = "CREDENCE_NATS", default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+        /// NATS credentials file.
+        #[arg(long, env = "CREDENCE_NATS_CREDS")]
+        nats_creds: Option<PathBuf>,
+        /// Verify receipt lines from this file (JSON lines) instead of the stream.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Also write the lines read from the stream to this file (JSON lines).
+        #[arg(long)]
+        dump: Option<PathBuf>,
+    },
     /// Work with credit models.
     Model {
         #[command(subcommand)]

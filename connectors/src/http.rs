@@ -337,13 +337,42 @@ pub fn answer_check(
     p: &Principal,
     req: &CheckRequest,
     endpoint: &str,
+    request_digest: String,
 ) -> ApiResult<serde_json::Value> {
     audit(app, p, req.key, req.purpose.as_deref(), endpoint, "ok")?;
     let answer = app
         .store
         .check(req.key, req.context, req.at.unwrap_or_else(now_us));
-    serde_json::to_value(&answer)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+    let mut v = serde_json::to_value(&answer)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    // The answer's exact JSON text without its receipt (keys sorted, no white space): what
+    // the receipt hashes and what is stored beside it.
+    let answer_json = v.to_string();
+    let receipt = app
+        .receipts
+        .issue(request_digest, &answer_json)
+        .map_err(|_| ApiError::not_ready("the receipt trail cannot take another receipt now"))?;
+    if let serde_json::Value::Object(map) = &mut v {
+        map.insert(
+            "receipt".into(),
+            serde_json::to_value(receipt).unwrap_or_default(),
+        );
+    }
+    Ok(v)
+}
+
+/// The request digest of a body as received: hex HMAC-SHA256 under the audit key.
+pub fn request_digest(app: &App, body: &[u8]) -> String {
+    app.auditor.key().hmac_hex(body)
+}
+
+/// The request digest of entry `i` of a batch: the batch body, `#`, the index.
+pub fn batch_digest(app: &App, body: &[u8], i: usize) -> String {
+    let mut data = Vec::with_capacity(body.len() + 8);
+    data.extend_from_slice(body);
+    data.push(b'#');
+    data.extend_from_slice(i.to_string().as_bytes());
+    app.auditor.key().hmac_hex(&data)
 }
 
 fn json_response(v: &impl serde::Serialize) -> Response {
@@ -374,7 +403,13 @@ async fn check(
     let _permit = admit(&app)?;
     let bytes = read_body(body, MAX_CHECK_BODY, "too_large").await?;
     let (req, _) = parse_check(&bytes)?;
-    let answer = answer_check(&app, &p, &req, "POST /v1/check")?;
+    let answer = answer_check(
+        &app,
+        &p,
+        &req,
+        "POST /v1/check",
+        request_digest(&app, &bytes),
+    )?;
     let resp = json_response(&answer);
     app.metrics
         .observe_check(started.elapsed().as_micros() as u64);
@@ -409,11 +444,19 @@ async fn check_batch(
         ));
     }
     let mut results = Vec::with_capacity(batch.checks.len());
-    for entry in batch.checks {
+    for (i, entry) in batch.checks.into_iter().enumerate() {
         let one = serde_json::from_value::<CheckBody>(entry)
             .map_err(|e| ApiError::bad("invalid_request", format!("not a check object: {e}")))
             .and_then(|b| validate_check(&b))
-            .and_then(|req| answer_check(&app, &p, &req, "POST /v1/check/batch"));
+            .and_then(|req| {
+                answer_check(
+                    &app,
+                    &p,
+                    &req,
+                    "POST /v1/check/batch",
+                    batch_digest(&app, &bytes, i),
+                )
+            });
         results.push(match one {
             Ok(v) => v,
             Err(e) => e.body(),

@@ -9,6 +9,7 @@
 //! - [`ingest`]: the durable pull consumer → store → DLQ and list changes → ack
 //! - [`http`]: the HTTP API (axum), roles, the purpose rule, audit of natural persons' reads
 //! - [`natsd`]: a nats-server of our own (demo, tests), killed on drop
+//! - [`receipts`]: chained check receipts, their batched writer, and their verification
 //! - [`reqrep`]: checks and reports over NATS request-reply; the access-log reader
 //! - [`auth`]: the auth file, bearer tokens hashed and compared in constant time
 //! - [`audit`]: the audit key, pseudonyms, the bounded audit queue
@@ -24,6 +25,7 @@ pub mod ingest;
 pub mod model_check;
 pub mod nats;
 pub mod natsd;
+pub mod receipts;
 pub mod reqrep;
 pub mod serve;
 pub mod snapshots;

@@ -71,6 +71,12 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::VerifyReceipts {
+            nats,
+            nats_creds,
+            file,
+            dump,
+        } => verify_receipts(&nats, nats_creds, file, dump),
         Command::Model {
             command: ModelCommand::Check { dir },
         } => match credence_connectors::model_check::check(&dir) {
@@ -113,6 +119,77 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn verify_receipts(
+    nats: &str,
+    creds: Option<std::path::PathBuf>,
+    file: Option<std::path::PathBuf>,
+    dump: Option<std::path::PathBuf>,
+) -> ExitCode {
+    use credence_connectors::receipts;
+    let lines: Result<Vec<receipts::Line>, String> = match file {
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| {
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .enumerate()
+                    .map(|(i, l)| {
+                        serde_json::from_str(l)
+                            .map_err(|e| format!("line {}: not a receipt ({e})", i + 1))
+                    })
+                    .collect()
+            }),
+        None => match runtime(false) {
+            Some(rt) => rt.block_on(async {
+                let opts = credence_connectors::nats::NatsOptions {
+                    url: nats.to_owned(),
+                    creds,
+                    name: "credence-verify-receipts".into(),
+                    ..Default::default()
+                };
+                let client =
+                    credence_connectors::nats::connect(&opts, std::time::Duration::from_secs(10))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let js = async_nats::jetstream::new(client);
+                receipts::read_all(&js).await.map_err(|e| e.to_string())
+            }),
+            None => Err("no runtime".into()),
+        },
+    };
+    let lines = match lines {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("verify-receipts: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(path) = dump {
+        let text: String = lines
+            .iter()
+            .filter_map(|l| serde_json::to_string(l).ok())
+            .map(|l| l + "\n")
+            .collect();
+        if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("{}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    match receipts::verify(&lines) {
+        Ok(s) => {
+            println!(
+                "receipts verified: {} receipts in {} chains, every hash and link intact",
+                s.receipts, s.chains
+            );
+            ExitCode::SUCCESS
+        }
+        Err(first_break) => {
+            println!("receipts BROKEN: {first_break}");
+            ExitCode::FAILURE
         }
     }
 }

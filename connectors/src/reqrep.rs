@@ -64,7 +64,13 @@ pub fn check(app: &App, payload: &[u8]) -> serde_json::Value {
     let result = ready(app).and_then(|_| parse(payload)).and_then(|body| {
         let p = requester(&body)?;
         let req = validate_check(&body)?;
-        answer_check(app, &p, &req, "NATS credit.check")
+        answer_check(
+            app,
+            &p,
+            &req,
+            "NATS credit.check",
+            crate::http::request_digest(app, payload),
+        )
     });
     result.unwrap_or_else(|e| e.body())
 }

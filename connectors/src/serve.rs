@@ -235,6 +235,11 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             nats::publish_acked(&js, subject, headers, payload, &CancellationToken::new()).await?;
         }
     }
+    let chain = format!("{instance}-{}", crate::demo::now_us() / 1000);
+    let prev = crate::receipts::last_of_instance(&js, &instance).await?;
+    let (receipts, receipt_rx) =
+        crate::receipts::Receipts::new(chain.clone(), prev, args.audit_queue.max(1));
+    tracing::info!(chain = %chain, "check receipts chain started");
     let (auditor, audit_rx) = Auditor::new(audit_key, args.audit_queue.max(1));
     let app = Arc::new(App {
         store: store.clone(),
@@ -244,6 +249,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         stream_last_seq: AtomicU64::new(ready_at_seq),
         auth: ArcSwap::from_pointee(auth),
         auditor,
+        receipts: Arc::new(receipts),
         access: AccessLog::default(),
         inflight: tokio::sync::Semaphore::new(args.max_inflight.max(1)),
         metrics: Metrics::default(),
@@ -313,6 +319,14 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         tasks.spawn(async move {
             crate::reqrep::access_log_reader(app, cancel).await;
             "access-log"
+        });
+    }
+    // The receipts writer: stores every receipt queued, also on shutdown.
+    {
+        let (js, cancel) = (js.clone(), root.child_token());
+        tasks.spawn(async move {
+            crate::receipts::writer(js, chain, receipt_rx, cancel).await;
+            "receipts"
         });
     }
     // The lag poller.

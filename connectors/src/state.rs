@@ -88,6 +88,8 @@ pub struct App {
     pub stream_last_seq: AtomicU64,
     pub auth: ArcSwap<Auth>,
     pub auditor: Auditor,
+    /// The issuer of check receipts.
+    pub receipts: Arc<crate::receipts::Receipts>,
     /// Who read each natural person's data (from `CREDIT_AUDIT`).
     pub access: AccessLog,
     /// Requests being answered; none left: 429 `overloaded` rather than a growing queue.
@@ -114,6 +116,11 @@ impl App {
     pub fn in_process(store: Arc<Store>, auth: Auth) -> Arc<App> {
         let key = crate::audit::AuditKey::random();
         let (auditor, mut rx) = Auditor::new(key, 65_536);
+        // The in-process demo keeps no receipts: they are issued, chained and dropped.
+        let chain = format!("demo-{}", crate::demo::now_us() / 1000);
+        let (receipts, mut lines) =
+            crate::receipts::Receipts::new(chain, crate::receipts::GENESIS.to_owned(), 65_536);
+        tokio::spawn(async move { while lines.recv().await.is_some() {} });
         let app = Arc::new(App {
             store,
             js: None,
@@ -122,6 +129,7 @@ impl App {
             stream_last_seq: AtomicU64::new(0),
             auth: ArcSwap::from_pointee(auth),
             auditor,
+            receipts: Arc::new(receipts),
             access: AccessLog::default(),
             inflight: tokio::sync::Semaphore::new(4096),
             metrics: Metrics::default(),

@@ -9,7 +9,11 @@
 //!
 //! and writes `report.json` and `report.md` to `--out`.
 
+mod checks;
+mod client;
+
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -45,6 +49,9 @@ struct Args {
     /// Batch size of both consumers.
     #[arg(long, default_value_t = 1000)]
     batch: usize,
+    /// Checks per setting (1 and 16 clients, HTTP, baseline and NATS).
+    #[arg(long, default_value_t = 20_000)]
+    checks: u64,
     /// The credence binary (default: target/release/credence, built if missing).
     #[arg(long)]
     credence: Option<PathBuf>,
@@ -271,8 +278,43 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?
     .json();
+
+    // Checks: the engine against a bare axum map lookup of the same population, same run.
+    let legal: Vec<String> = (0..pop.legal)
+        .map(credence_engine::synth::legal_id)
+        .collect();
+    let bodies = Arc::new(checks::bodies(&legal[..legal.len().min(200_000)]));
+    let sample = http::post(
+        credence.http,
+        "/v1/check",
+        Some(credence_tests::tokens::DEPARTMENT),
+        &serde_json::from_slice(&bodies[0])?,
+    )
+    .await?;
+    let all_ids: Vec<String> = (0..pop.len()).map(|i| pop.subject(i).1).collect();
+    let base_addr = checks::baseline(&all_ids, sample.body.len()).await?;
+    drop(all_ids);
+    let token = Some(credence_tests::tokens::DEPARTMENT.to_owned());
+    let mut lat = std::collections::BTreeMap::new();
+    for c in [1usize, 16] {
+        let per = (args.checks / c as u64).max(1);
+        eprintln!("[checks] {c} client(s): engine HTTP, baseline, NATS");
+        lat.insert(
+            format!("http.c{c}"),
+            checks::http(credence.http, token.clone(), bodies.clone(), c, per).await?,
+        );
+        lat.insert(
+            format!("baseline.c{c}"),
+            checks::http(base_addr, None, bodies.clone(), c, per).await?,
+        );
+        lat.insert(
+            format!("nats.c{c}"),
+            checks::nats(client.clone(), bodies.clone(), c, per).await?,
+        );
+    }
     credence.terminate(Duration::from_secs(60));
     let ratio = engine / raw;
+    let l = |k: &str| lat.get(k).cloned().unwrap_or_default();
 
     let report = json!({
         "scenario": args.scenario,
@@ -281,6 +323,15 @@ async fn main() -> anyhow::Result<()> {
         "records_in_effect": stats["records_in_effect"],
         "preload": {"events": events, "seconds": preload_s, "publish_per_s": events as f64 / preload_s},
         "ingest": {"events_per_s": engine, "raw_consume_per_s": raw, "ratio": ratio, "batch": args.batch},
+        "check": {
+            "http": {"c1": l("http.c1").json(), "c16": l("http.c16").json()},
+            "nats": {"c1": l("nats.c1").json(), "c16": l("nats.c16").json()},
+        },
+        "baseline": {"http": {"c1": l("baseline.c1").json(), "c16": l("baseline.c16").json()}},
+        "ratio": {
+            "http_c1_p99_vs_baseline": l("http.c1").p99_us / l("baseline.c1").p99_us.max(1.0),
+            "http_c16_p99_vs_baseline": l("http.c16").p99_us / l("baseline.c16").p99_us.max(1.0),
+        },
         "machine": {"cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)},
     });
     std::fs::write(
@@ -288,12 +339,30 @@ async fn main() -> anyhow::Result<()> {
         serde_json::to_string_pretty(&report)?,
     )?;
     let md = format!(
-        "# Credence load report ({scenario}, scale {scale})\n\n| measure | value |\n|---|---|\n| subjects | {subjects} |\n| events in stream | {events} |\n| records in effect | {rie} |\n| engine ingest | {engine:.0} events/s |\n| raw pull consumer, same settings | {raw:.0} messages/s |\n| ratio engine / raw | {ratio:.2} |\n\nMachine: {cores} cores (shared). Both consumers: durable pull, AckPolicy::All, batch {batch}.\n",
+        "# Credence load report ({scenario}, scale {scale})\n\n| measure | value |\n|---|---|\n| subjects | {subjects} |\n| events in stream | {events} |\n| records in effect | {rie} |\n| engine ingest | {engine:.0} events/s |\n| raw pull consumer, same settings | {raw:.0} messages/s |\n| ratio engine / raw | {ratio:.2} |\n{checks}\nMachine: {cores} cores (shared). Both consumers: durable pull, AckPolicy::All, batch {batch}.\n",
         scenario = args.scenario,
         subjects = pop.len(),
         rie = stats["records_in_effect"],
         cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         batch = args.batch,
+        checks = {
+            let row = |name: &str, k: &str| {
+                let x = l(k);
+                format!("| {name} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} | {} |\n", x.p50_us, x.p99_us, x.p999_us, x.max_us, x.rps, x.errors)
+            };
+            let mut t = String::from("\n| check latency (µs) | p50 | p99 | p99.9 | max | req/s | errors |\n|---|---|---|---|---|---|---|\n");
+            for c in [1, 16] {
+                t += &row(&format!("engine HTTP, {c} client(s)"), &format!("http.c{c}"));
+                t += &row(&format!("bare axum map lookup (baseline), {c} client(s)"), &format!("baseline.c{c}"));
+                t += &row(&format!("engine NATS request-reply, {c} client(s)"), &format!("nats.c{c}"));
+            }
+            t += &format!(
+                "\np99 engine / baseline: {:.2}x at 1 client, {:.2}x at 16 clients\n",
+                l("http.c1").p99_us / l("baseline.c1").p99_us.max(1.0),
+                l("http.c16").p99_us / l("baseline.c16").p99_us.max(1.0)
+            );
+            t
+        },
     );
     std::fs::write(args.out.join("report.md"), &md)?;
     println!("{md}");
