@@ -71,6 +71,9 @@ pub const ROUTES: &[(&str, &str, &str)] = &[
     ("GET", "/v1/subjects/natural/{id}/access", "access"),
     ("GET", "/v1/lists/{list}", "lists"),
     ("POST", "/v1/events", "events"),
+    ("GET", "/v1/model", "model_get"),
+    ("PUT", "/v1/model", "model_put"),
+    ("POST", "/v1/model/preview", "model_preview"),
     ("GET", "/v1/stats", "stats"),
     ("GET", "/v1/openapi.json", "openapi"),
     ("GET", "/healthz", "healthz"),
@@ -97,6 +100,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/subjects/natural/{id}/access", get(access))
         .route("/v1/lists/{list}", get(list_members))
         .route("/v1/events", post(events))
+        .route("/v1/model", get(model_get).put(model_put))
+        .route("/v1/model/preview", post(model_preview))
         .route("/v1/stats", get(stats))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
@@ -713,6 +718,153 @@ async fn events(
     let mut resp = json_response(&json!({"seq": ack.sequence, "duplicate": ack.duplicate}));
     *resp.status_mut() = StatusCode::ACCEPTED;
     Ok(resp)
+}
+
+/// The most bytes of a model body.
+pub const MAX_MODEL_BODY: usize = 8 * 1024 * 1024;
+
+async fn model_get(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
+    principal(&app, &headers)?;
+    require_ready(&app)?;
+    Ok(json_response(&app.store.judge().model.to_json_value()))
+}
+
+fn require_admin(p: &Principal) -> ApiResult<()> {
+    if p.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("models are changed by admins"))
+    }
+}
+
+/// Reads and validates a model body: 400 `invalid_model` listing every problem; 409
+/// `model_conflict` if it removes an item that has records (retire it instead).
+async fn read_model(
+    app: &Arc<App>,
+    body: axum::body::Body,
+) -> ApiResult<Arc<credence_models::Model>> {
+    let bytes = read_body(body, MAX_MODEL_BODY, "too_large").await?;
+    let model = credence_models::Model::from_json(&bytes).map_err(|e| {
+        let problems: Vec<String> = e.problems().iter().map(ToString::to_string).collect();
+        ApiError::bad(
+            "invalid_model",
+            format!("{} problem(s): {}", problems.len(), problems.join("; ")),
+        )
+    })?;
+    let current = app.store.judge();
+    let removed: Vec<String> = current
+        .model
+        .items
+        .iter()
+        .filter(|it| model.item_id(&it.code).is_none())
+        .map(|it| it.code.clone())
+        .collect();
+    if !removed.is_empty() {
+        let store = app.store.clone();
+        let in_use = tokio::task::spawn_blocking(move || store.codes_in_use())
+            .await
+            .map_err(|e| ApiError::not_ready(e.to_string()))?;
+        let conflicts: Vec<&String> = removed.iter().filter(|c| in_use.contains(*c)).collect();
+        if !conflicts.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "model_conflict",
+                format!(
+                    "the model removes items that have records: {} (retire them instead)",
+                    conflicts
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Arc::new(model))
+}
+
+fn preview_json(p: &credence_engine::store::Preview) -> serde_json::Value {
+    let show = |k: &SubjectKey| json!({"kind": k.kind(), "id": k.display_safe()});
+    let mut lists = serde_json::Map::new();
+    let names: std::collections::BTreeSet<&String> =
+        p.joins.keys().chain(p.leaves.keys()).collect();
+    for name in names {
+        let (jn, js) = p.joins.get(name).cloned().unwrap_or_default();
+        let (ln, ls) = p.leaves.get(name).cloned().unwrap_or_default();
+        lists.insert(
+            name.clone(),
+            json!({"join": jn, "leave": ln, "join_samples": js.iter().map(show).collect::<Vec<_>>(), "leave_samples": ls.iter().map(show).collect::<Vec<_>>()}),
+        );
+    }
+    json!({
+        "subjects": p.subjects,
+        "subjects_changed": p.changed,
+        "grade_changes": p.grade_changes,
+        "grade_samples": p.grade_samples.iter().map(|(k, a, b)| json!({"subject": show(k), "from": a, "to": b})).collect::<Vec<_>>(),
+        "lists": lists,
+    })
+}
+
+async fn compute_preview(
+    app: &Arc<App>,
+    model: Arc<credence_models::Model>,
+) -> ApiResult<credence_engine::store::Preview> {
+    let store = app.store.clone();
+    tokio::task::spawn_blocking(move || store.preview(model, now_us(), 10))
+        .await
+        .map_err(|e| ApiError::not_ready(e.to_string()))
+}
+
+async fn model_preview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_admin(&p)?;
+    require_ready(&app)?;
+    let model = read_model(&app, body).await?;
+    let preview = compute_preview(&app, model.clone()).await?;
+    let mut out = preview_json(&preview);
+    out["content_hash"] = json!(model.content_hash);
+    Ok(json_response(&out))
+}
+
+async fn model_put(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<Response> {
+    let p = principal(&app, &headers)?;
+    require_admin(&p)?;
+    require_ready(&app)?;
+    let model = read_model(&app, body).await?;
+    let js = app.js.as_ref().ok_or_else(|| {
+        ApiError::not_ready("no NATS in this in-process demo: models change through the stream")
+    })?;
+    if model.content_hash == app.store.judge().model.content_hash {
+        return Ok(json_response(
+            &json!({"content_hash": model.content_hash, "seq": null, "subjects_changed": 0, "unchanged": true}),
+        ));
+    }
+    let preview = compute_preview(&app, model.clone()).await?;
+    let seq = crate::nats::publish_model(js, &model)
+        .await
+        .map_err(|e| ApiError::not_ready(format!("the control event was not stored: {e}")))?;
+    // Answered once applied: from then on every check uses the new model.
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while app.store.last_seq() < seq {
+        if Instant::now() > deadline {
+            return Err(ApiError::not_ready(
+                "the control event is stored but not yet applied; it will be",
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let mut out = preview_json(&preview);
+    out["content_hash"] = json!(model.content_hash);
+    out["seq"] = json!(seq);
+    Ok(json_response(&out))
 }
 
 async fn openapi() -> Response {

@@ -32,7 +32,12 @@ impl Judge {
     ) -> Judge {
         let mut by_code = Vec::new();
         for (i, it) in model.items.iter().enumerate() {
-            let c = code_id(&it.code) as usize;
+            let c = code_id(&it.code);
+            // u16::MAX: a code no record can hold (a preview's new item).
+            if c == u16::MAX {
+                continue;
+            }
+            let c = c as usize;
             if by_code.len() <= c {
                 by_code.resize(c + 1, u16::MAX);
             }

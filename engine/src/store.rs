@@ -755,6 +755,80 @@ impl Store {
         out
     }
 
+    /// A judge for `model` that is not installed (for previews): codes the store has never
+    /// seen map to no record.
+    pub fn preview_judge(&self, model: Arc<Model>) -> Judge {
+        let codes = read(&self.codes);
+        Judge::new(model, u32::MAX, 0, |c| {
+            codes.lookup(c).map_or(u16::MAX, |id| id as u16)
+        })
+    }
+
+    /// Item codes of the model in force that some record on file (live or not) holds.
+    pub fn codes_in_use(&self) -> std::collections::HashSet<String> {
+        let judge = self.judge();
+        let mut ids = std::collections::HashSet::new();
+        for e in self.subjects.iter() {
+            for (rec, _) in e.value().record_values() {
+                if rec.flags & crate::subject::HAS_ADD != 0 {
+                    ids.insert(rec.code);
+                }
+            }
+        }
+        ids.into_iter()
+            .filter_map(|c| judge.item(c).map(|it| it.code.clone()))
+            .collect()
+    }
+
+    /// What `model` would change at `now` if it were in force: subjects whose grade changes,
+    /// and who would join or leave each list, with up to `samples` subjects of each.
+    pub fn preview(&self, model: Arc<Model>, now: Ts, samples: usize) -> Preview {
+        let old = self.judge();
+        let new = self.preview_judge(model);
+        let mut p = Preview::default();
+        for e in self.subjects.iter() {
+            let key = *e.key();
+            let s = e.value();
+            let a = if s.cache.valid(&old, now) {
+                (s.cache.grade(), list_names(&old, s.cache.list_mask))
+            } else {
+                let x = evaluate(&old, s, now);
+                (x.grade, list_names(&old, x.list_mask))
+            };
+            let b = evaluate(&new, s, now);
+            let b = (b.grade, list_names(&new, b.list_mask));
+            p.subjects += 1;
+            if a.0 != b.0 {
+                p.grade_changes += 1;
+                if p.grade_samples.len() < samples {
+                    p.grade_samples.push((key, a.0, b.0));
+                }
+            }
+            for l in &b.1 {
+                if !a.1.contains(l) {
+                    let e = p.joins.entry(l.clone()).or_insert_with(|| (0, Vec::new()));
+                    e.0 += 1;
+                    if e.1.len() < samples {
+                        e.1.push(key);
+                    }
+                }
+            }
+            for l in &a.1 {
+                if !b.1.contains(l) {
+                    let e = p.leaves.entry(l.clone()).or_insert_with(|| (0, Vec::new()));
+                    e.0 += 1;
+                    if e.1.len() < samples {
+                        e.1.push(key);
+                    }
+                }
+            }
+            if a.0 != b.0 || a.1 != b.1 {
+                p.changed += 1;
+            }
+        }
+        p
+    }
+
     /// Approximate heap bytes of the subjects' state (records, arenas, caches), the map's
     /// table, the time index and the interners.
     pub fn memory(&self) -> MemoryUse {
@@ -842,3 +916,30 @@ fn lock<T>(l: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests;
+
+/// The names of the lists in `mask` under `judge`.
+fn list_names(judge: &Judge, mask: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut m = mask;
+    while m != 0 {
+        let b = m.trailing_zeros() as usize;
+        m &= m - 1;
+        if let Some(l) = judge.model.lists.get(b) {
+            out.push(l.name.clone());
+        }
+    }
+    out
+}
+
+/// What a model would change (see [`Store::preview`]).
+#[derive(Clone, Debug, Default)]
+pub struct Preview {
+    pub subjects: usize,
+    /// Subjects whose grade or lists change.
+    pub changed: usize,
+    pub grade_changes: usize,
+    pub grade_samples: Vec<(SubjectKey, credence_models::Grade, credence_models::Grade)>,
+    /// Per list: (how many join, samples).
+    pub joins: std::collections::BTreeMap<String, (usize, Vec<SubjectKey>)>,
+    pub leaves: std::collections::BTreeMap<String, (usize, Vec<SubjectKey>)>,
+}
