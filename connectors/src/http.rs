@@ -343,27 +343,27 @@ pub fn answer_check(
     req: &CheckRequest,
     endpoint: &str,
     request_digest: String,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<String> {
     audit(app, p, req.key, req.purpose.as_deref(), endpoint, "ok")?;
     let answer = app
         .store
         .check(req.key, req.context, req.at.unwrap_or_else(now_us));
-    let mut v = serde_json::to_value(&answer)
+    // The answer's exact JSON text without its receipt: canonical (its fields are declared in
+    // alphabetical order). It is what the receipt hashes and what is stored beside it; the
+    // receipt is spliced in as the last key, so removing it gives this text back.
+    let answer_json = serde_json::to_string(&answer)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    // The answer's exact JSON text without its receipt (keys sorted, no white space): what
-    // the receipt hashes and what is stored beside it.
-    let answer_json = v.to_string();
     let receipt = app
         .receipts
         .issue(request_digest, &answer_json)
         .map_err(|_| ApiError::not_ready("the receipt trail cannot take another receipt now"))?;
-    if let serde_json::Value::Object(map) = &mut v {
-        map.insert(
-            "receipt".into(),
-            serde_json::to_value(receipt).unwrap_or_default(),
-        );
-    }
-    Ok(v)
+    let receipt = serde_json::to_string(&receipt).unwrap_or_default();
+    let mut out = String::with_capacity(answer_json.len() + receipt.len() + 12);
+    out.push_str(&answer_json[..answer_json.len() - 1]);
+    out.push_str(",\"receipt\":");
+    out.push_str(&receipt);
+    out.push('}');
+    Ok(out)
 }
 
 /// The request digest of a body as received: hex HMAC-SHA256 under the audit key.
@@ -378,6 +378,11 @@ pub fn batch_digest(app: &App, body: &[u8], i: usize) -> String {
     data.push(b'#');
     data.extend_from_slice(i.to_string().as_bytes());
     app.auditor.key().hmac_hex(&data)
+}
+
+/// A response whose body is JSON text already written.
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 fn json_response(v: &impl serde::Serialize) -> Response {
@@ -415,7 +420,7 @@ async fn check(
         "POST /v1/check",
         request_digest(&app, &bytes),
     )?;
-    let resp = json_response(&answer);
+    let resp = json_text(answer);
     app.metrics
         .observe_check(started.elapsed().as_micros() as u64);
     Ok(resp)
@@ -463,11 +468,21 @@ async fn check_batch(
                 )
             });
         results.push(match one {
-            Ok(v) => v,
-            Err(e) => e.body(),
+            Ok(text) => text,
+            Err(e) => e.body().to_string(),
         });
     }
-    Ok(json_response(&json!({"results": results})))
+    // Each result is already JSON text: joined, not parsed again.
+    let mut out = String::with_capacity(results.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+    out.push_str("{\"results\":[");
+    for (i, r) in results.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(r);
+    }
+    out.push_str("]}");
+    Ok(json_text(out))
 }
 
 /// Answers a report for `p` at `at` (audited for a natural person).

@@ -202,9 +202,11 @@ pub async fn read_all(js: &jetstream::Context) -> anyhow::Result<Vec<Line>> {
     Ok(out)
 }
 
-/// The writer: batches lines (up to [`BATCH`], at least every [`FLUSH`]) into messages on
-/// `credit.audit.receipts.<chain>`, each stored before the next is written. On `cancel` it
-/// stops taking lines and stores every one already queued: a clean shutdown loses none.
+/// The writer: every [`FLUSH`] it takes whatever lines are queued and stores them in messages
+/// of up to [`BATCH`] lines on `credit.audit.receipts.<chain>`, each stored before the next.
+/// It is not woken per receipt: a check only pushes onto the queue (waking a task on another
+/// core for every answer cost more than the receipt itself). On `cancel` it stops taking lines
+/// and stores every one already queued: a clean shutdown loses none.
 pub async fn writer(
     js: jetstream::Context,
     chain: String,
@@ -212,39 +214,33 @@ pub async fn writer(
     cancel: CancellationToken,
 ) {
     let subject = format!("{SUBJECT_PREFIX}{chain}");
-    let mut buf: Vec<Line> = Vec::with_capacity(BATCH);
-    let mut closed = false;
+    let mut tick = tokio::time::interval(FLUSH);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closing = false;
     loop {
-        let deadline = tokio::time::sleep(FLUSH);
-        tokio::pin!(deadline);
-        // Gather until the batch is full, the flush time passes, or the queue ends.
-        loop {
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled(), if !closed => {
-                    rx.close();
-                    closed = true;
-                }
-                line = rx.recv() => match line {
-                    Some(l) => {
-                        buf.push(l);
-                        if buf.len() >= BATCH {
-                            break;
-                        }
-                    }
-                    None => {
-                        closed = true;
-                        break;
-                    }
-                },
-                _ = &mut deadline => break,
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled(), if !closing => {
+                rx.close();
+                closing = true;
             }
+            _ = tick.tick() => {}
         }
-        if !buf.is_empty() {
+        loop {
+            let mut buf: Vec<Line> = Vec::new();
+            while buf.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(l) => buf.push(l),
+                    Err(_) => break,
+                }
+            }
+            if buf.is_empty() {
+                break;
+            }
             let first = buf[0].seq;
             let mut payload = Vec::with_capacity(buf.len() * 512);
-            for l in buf.drain(..) {
-                if let Ok(text) = serde_json::to_vec(&l) {
+            for l in &buf {
+                if let Ok(text) = serde_json::to_vec(l) {
                     payload.extend_from_slice(&text);
                     payload.push(b'\n');
                 }
@@ -266,7 +262,7 @@ pub async fn writer(
                 tracing::error!(error = %e, "receipts could not be stored");
             }
         }
-        if closed && rx.is_empty() {
+        if closing && rx.is_empty() {
             break;
         }
     }

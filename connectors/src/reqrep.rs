@@ -59,8 +59,8 @@ fn parse(payload: &[u8]) -> Result<CheckBody, ApiError> {
     })
 }
 
-/// Answers a `credit.check` request.
-pub fn check(app: &App, payload: &[u8]) -> serde_json::Value {
+/// Answers a `credit.check` request (JSON text).
+pub fn check(app: &App, payload: &[u8]) -> String {
     let result = ready(app).and_then(|_| parse(payload)).and_then(|body| {
         let p = requester(&body)?;
         let req = validate_check(&body)?;
@@ -72,7 +72,7 @@ pub fn check(app: &App, payload: &[u8]) -> serde_json::Value {
             crate::http::request_digest(app, payload),
         )
     });
-    result.unwrap_or_else(|e| e.body())
+    result.unwrap_or_else(|e| e.body().to_string())
 }
 
 /// Answers a `credit.report` request.
@@ -119,12 +119,11 @@ pub async fn run(
             continue;
         };
         app.metrics.nats_requests.fetch_add(1, Ordering::Relaxed);
-        let answer = if is_check {
-            check(&app, &msg.payload)
+        let bytes = if is_check {
+            Bytes::from(check(&app, &msg.payload))
         } else {
-            report(&app, &msg.payload)
+            Bytes::from(serde_json::to_vec(&report(&app, &msg.payload)).unwrap_or_default())
         };
-        let bytes = Bytes::from(serde_json::to_vec(&answer).unwrap_or_default());
         if let Err(e) = client.publish(reply, bytes).await {
             tracing::warn!(error = %e, "a NATS reply could not be sent");
         }

@@ -414,26 +414,61 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     })
 }
 
+/// Drains the audit queue every 10 ms (not woken per record: a read only pushes onto the
+/// queue), publishing each record to `credit.audit.<role>` with all of a round in flight at
+/// once, any that failed published again until stored. On `cancel` it stops taking records and
+/// stores every one queued.
 async fn audit_publisher(
     js: jetstream::Context,
     mut rx: mpsc::Receiver<AuditRecord>,
     cancel: CancellationToken,
 ) {
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut closing = false;
     loop {
-        let rec = tokio::select! {
-            rec = rx.recv() => rec,
-            _ = cancel.cancelled() => {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled(), if !closing => {
                 rx.close();
-                rx.recv().await
+                closing = true;
             }
-        };
-        let Some(rec) = rec else { break };
-        let subject = format!("credit.audit.{}", rec.role);
-        let payload = Bytes::from(serde_json::to_vec(&rec).unwrap_or_default());
-        if let Err(e) =
-            nats::publish_acked(&js, subject, Default::default(), payload, &cancel).await
-        {
-            tracing::error!(error = %e, "an audit record could not be stored");
+            _ = tick.tick() => {}
+        }
+        let mut round = Vec::new();
+        while let Ok(rec) = rx.try_recv() {
+            let subject = format!("credit.audit.{}", rec.role);
+            let payload = Bytes::from(serde_json::to_vec(&rec).unwrap_or_default());
+            let ack = js.publish(subject.clone(), payload.clone()).await.ok();
+            round.push((ack, subject, payload));
+            if round.len() >= 4096 {
+                break;
+            }
+        }
+        for (ack, subject, payload) in round {
+            let stored = match ack {
+                Some(a) => matches!(
+                    tokio::time::timeout(Duration::from_secs(5), a).await,
+                    Ok(Ok(_))
+                ),
+                None => false,
+            };
+            if !stored {
+                if let Err(e) = nats::publish_acked(
+                    &js,
+                    subject,
+                    Default::default(),
+                    payload,
+                    &CancellationToken::new(),
+                )
+                .await
+                {
+                    tracing::error!(error = %e, "an audit record could not be stored");
+                }
+            }
+        }
+        if closing && rx.is_empty() {
+            break;
         }
     }
 }

@@ -35,39 +35,41 @@ pub struct ModelRef {
     pub version: String,
 }
 
-/// One reason of a check.
+/// One reason of a check. Fields in alphabetical order: serialised, the text is canonical
+/// (keys sorted, no white space), which check receipts hash.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct ReasonOut {
-    /// `list`, `grade` or `item_restriction`.
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub list: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grade: Option<Grade>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub record: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub item: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// `list`, `grade` or `item_restriction`.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub basis: Option<String>,
+    pub grade: Option<Grade>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
 }
 
-/// A check's answer (without its receipt).
+/// A check's answer (without its receipt). Fields in alphabetical order, like [`ReasonOut`]
+/// and [`ModelRef`]: `serde_json::to_string` of it is the canonical `answer_json`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct CheckAnswer {
+    pub as_of: String,
     pub decision: Decision,
-    pub reasons: Vec<ReasonOut>,
-    pub score: i64,
     pub grade: Grade,
     pub lists: Vec<String>,
     pub model: ModelRef,
-    pub as_of: String,
+    pub reasons: Vec<ReasonOut>,
+    pub score: i64,
     pub seq: u64,
 }
 

@@ -148,6 +148,35 @@ fn main() {
     );
     drop(baseline);
 
+    // A model swap: a general penalty becomes a black-list trigger. Checks use the new model
+    // as soon as it is installed (the judge is swapped whole); re-evaluating every subject
+    // yields the list changes to publish.
+    let mut doc = store.judge().model.document().clone();
+    for it in doc["items"].as_array_mut().unwrap() {
+        if it["code"] == "L-PEN-001" || it["code"] == "N-PEN-001" {
+            it["lists"] = serde_json::json!(["black"]);
+        }
+    }
+    doc["version"] = serde_json::json!("swap");
+    let next = std::sync::Arc::new(credence_models::Model::from_value(doc).unwrap());
+    let t0 = Instant::now();
+    store.install_model(next, store.last_seq() + 1);
+    let installed = t0.elapsed();
+    let probe = keys[0];
+    let a = store.check(probe, Context::FinancialLoan, now);
+    let first_check = t0.elapsed();
+    assert_eq!(a.model.version, "swap");
+    let t1 = Instant::now();
+    let changes = store.reevaluate_all(now);
+    println!(
+        "model swap: installed in {:.3} ms, first check on the new model {:.3} ms after; every subject re-evaluated in {:.2} s with {} list changes to publish",
+        installed.as_secs_f64() * 1e3,
+        first_check.as_secs_f64() * 1e3,
+        t1.elapsed().as_secs_f64(),
+        changes.len()
+    );
+    drop(changes);
+
     // Snapshot write and restore.
     let path =
         std::env::temp_dir().join(format!("credence-core-scale-{}.snap", std::process::id()));

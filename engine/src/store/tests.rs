@@ -703,3 +703,18 @@ fn list_pages_return_each_steady_member_exactly_once_while_the_list_changes() {
     }
     assert!(seen.iter().all(|k| k.kind() == Kind::Legal));
 }
+
+#[test]
+fn a_check_answer_serialises_canonically() {
+    let mut s = Scenario::new();
+    let now = t("2026-01-01T00:00:00Z");
+    s.gov(
+        add("sup-c", "legal", LEGAL, "L-SUP-001", "2025-06-01T00:00:00Z"),
+        now,
+    );
+    let a = s.check(Kind::Legal, LEGAL, Context::SpecialFund, now);
+    assert!(a.reasons.len() >= 2);
+    let text = serde_json::to_string(&a).unwrap();
+    let canonical = serde_json::from_str::<Value>(&text).unwrap().to_string();
+    assert_eq!(text, canonical, "keys in sorted order, no white space");
+}
