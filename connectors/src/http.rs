@@ -1023,6 +1023,24 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         "Checks and reports answered over NATS request-reply.",
         app.metrics.nats_requests.load(Ordering::Relaxed),
     );
+    metric(
+        names::REEVAL_EPOCH,
+        "gauge",
+        "Model epoch of the last re-evaluation of every subject.",
+        app.metrics.reeval_epoch.load(Ordering::Relaxed),
+    );
+    metric(
+        names::REEVAL_TOTAL,
+        "gauge",
+        "Subjects that re-evaluation has to do.",
+        app.metrics.reeval_total.load(Ordering::Relaxed),
+    );
+    metric(
+        names::REEVAL_DONE,
+        "gauge",
+        "Subjects re-evaluated so far.",
+        app.metrics.reeval_done.load(Ordering::Relaxed),
+    );
     let _ = writeln!(
         out,
         "# HELP {} Current members of each list.\n# TYPE {} gauge",

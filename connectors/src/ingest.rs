@@ -364,11 +364,10 @@ async fn consume(
                         epoch,
                         "a new model is in force; re-evaluating every subject"
                     );
-                    let changes = store.reevaluate_all(now);
-                    effects.extend(changes.iter().filter_map(list_effect));
-                    app.metrics
-                        .list_changes
-                        .fetch_add(changes.len() as u64, Ordering::Relaxed);
+                    // Checks use the new model at once (the judge is swapped whole); the
+                    // subjects are re-evaluated and their list changes published in the
+                    // background, with progress in /metrics.
+                    tokio::spawn(reevaluation(app.clone(), js.clone(), *epoch));
                 }
                 Outcome::Applied
                 | Outcome::Duplicate
@@ -399,4 +398,69 @@ async fn consume(
         }
     }
     Ok(())
+}
+
+/// Re-evaluates every subject under the model of `epoch`, in chunks, publishing the list
+/// changes; stops if a newer model comes in (its own re-evaluation takes over). Progress is in
+/// the metrics `credence_model_reevaluation_*`.
+pub async fn reevaluation(app: Arc<App>, js: jetstream::Context, epoch: u32) {
+    let store = app.store.clone();
+    let keys = match tokio::task::spawn_blocking(move || store.subject_keys()).await {
+        Ok(k) => k,
+        Err(_) => return,
+    };
+    let m = &app.metrics;
+    m.reeval_epoch.store(epoch as u64, Ordering::Relaxed);
+    m.reeval_total.store(keys.len() as u64, Ordering::Relaxed);
+    m.reeval_done.store(0, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let keys = Arc::new(keys);
+    let mut published = 0u64;
+    for start in (0..keys.len()).step_by(10_000) {
+        if app.store.judge().epoch != epoch {
+            tracing::info!(epoch, "a newer model took over the re-evaluation");
+            return;
+        }
+        let (store, keys2) = (app.store.clone(), keys.clone());
+        let end = (start + 10_000).min(keys.len());
+        let changes = match tokio::task::spawn_blocking(move || {
+            store.reevaluate(&keys2[start..end], now_us())
+        })
+        .await
+        {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let effects = send_effects(&js, changes.iter().filter_map(list_effect).collect()).await;
+        for (ack, e) in effects {
+            let stored = match ack {
+                Some(a) => matches!(
+                    tokio::time::timeout(Duration::from_secs(5), a).await,
+                    Ok(Ok(_))
+                ),
+                None => false,
+            };
+            if !stored {
+                let _ = publish_acked(
+                    &js,
+                    e.subject,
+                    e.headers,
+                    e.payload,
+                    &CancellationToken::new(),
+                )
+                .await;
+            }
+            published += 1;
+        }
+        m.list_changes
+            .fetch_add(changes.len() as u64, Ordering::Relaxed);
+        m.reeval_done.store(end as u64, Ordering::Relaxed);
+    }
+    tracing::info!(
+        epoch,
+        subjects = keys.len(),
+        list_changes = published,
+        seconds = started.elapsed().as_secs_f64(),
+        "model re-evaluation done"
+    );
 }

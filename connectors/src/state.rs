@@ -33,6 +33,9 @@ pub mod names {
     pub const ACCESS_RECORDS: &str = "credence_access_log_records";
     pub const LIST_MEMBERS: &str = "credence_list_members";
     pub const NATS_REQUESTS: &str = "credence_nats_requests_total";
+    pub const REEVAL_EPOCH: &str = "credence_model_reevaluation_epoch";
+    pub const REEVAL_TOTAL: &str = "credence_model_reevaluation_subjects";
+    pub const REEVAL_DONE: &str = "credence_model_reevaluation_done";
 }
 
 /// Process metrics (the state's own counters live in the store).
@@ -42,6 +45,10 @@ pub struct Metrics {
     pub list_changes: AtomicU64,
     pub audit_records: AtomicU64,
     pub nats_requests: AtomicU64,
+    /// The re-evaluation after a model swap: its epoch, subjects to do, subjects done.
+    pub reeval_epoch: AtomicU64,
+    pub reeval_total: AtomicU64,
+    pub reeval_done: AtomicU64,
     /// Requests by (route, status).
     pub http: Mutex<std::collections::BTreeMap<(&'static str, u16), u64>>,
     /// Check latency in microseconds.
@@ -55,6 +62,9 @@ impl Default for Metrics {
             list_changes: AtomicU64::new(0),
             audit_records: AtomicU64::new(0),
             nats_requests: AtomicU64::new(0),
+            reeval_epoch: AtomicU64::new(0),
+            reeval_total: AtomicU64::new(0),
+            reeval_done: AtomicU64::new(0),
             http: Mutex::new(Default::default()),
             check_us: Mutex::new(
                 Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),

@@ -647,6 +647,24 @@ impl Store {
         changes
     }
 
+    /// Every subject's key (for work done in chunks).
+    pub fn subject_keys(&self) -> Vec<SubjectKey> {
+        self.subjects.iter().map(|e| *e.key()).collect()
+    }
+
+    /// Re-evaluates these subjects under the model in force at `now` (a chunk of a model
+    /// swap's re-evaluation); returns the list changes.
+    pub fn reevaluate(&self, keys: &[SubjectKey], now: Ts) -> Vec<ListChange> {
+        let judge = self.judge();
+        let mut changes = Vec::new();
+        for key in keys {
+            if let Some(mut s) = self.subjects.get_mut(key) {
+                changes.extend(self.refresh(&judge, *key, &mut s, now));
+            }
+        }
+        changes
+    }
+
     /// Evaluates a subject at `t` under the model in force (fresh, not from the cache).
     pub fn assess(&self, key: SubjectKey, t: Ts) -> Assessment {
         let judge = self.judge();

@@ -213,6 +213,30 @@ async fn swap_validate_preview_apply_and_survive() {
         }
     }
     assert_eq!(added, 20);
+    // The re-evaluation's progress is in /metrics, done.
+    let done = credence_tests::wait_until(Duration::from_secs(10), || async {
+        let m = http::get(f.credence.http, "/metrics", None)
+            .await
+            .unwrap()
+            .text();
+        let v = |name: &str| {
+            m.lines()
+                .find(|l| l.starts_with(&format!("{name} ")))
+                .and_then(|l| l.split(' ').nth(1)?.parse::<u64>().ok())
+        };
+        v("credence_model_reevaluation_epoch") == Some(1)
+            && v("credence_model_reevaluation_done") == v("credence_model_reevaluation_subjects")
+            && v("credence_model_reevaluation_subjects") == Some(21)
+    })
+    .await;
+    assert!(
+        done,
+        "{}",
+        http::get(f.credence.http, "/metrics", None)
+            .await
+            .unwrap()
+            .text()
+    );
     // A retired item takes no new records.
     let seq = f
         .publish(
