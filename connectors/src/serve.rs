@@ -358,6 +358,11 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     {
         let cancel = root.child_token();
         let router = crate::http::router(app.clone());
+        // TCP_NODELAY: an answer is written as soon as it is ready; with Nagle a response that
+        // leaves in two segments waits for the client's ACK (+50 us a check on loopback).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tasks.spawn(async move {
             let shutdown = async move { cancel.cancelled().await };
             if let Err(e) = axum::serve(listener, router)
