@@ -30,7 +30,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn of(h: &Histogram<u64>, elapsed: Duration, errors: u64) -> Latency {
+    pub fn of(h: &Histogram<u64>, elapsed: Duration, errors: u64) -> Latency {
         let q = |p: f64| h.value_at_quantile(p) as f64;
         let curve = [
             0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
