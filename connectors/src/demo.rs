@@ -254,11 +254,16 @@ async fn in_process(opts: &DemoOptions, model: Model, pop: Population) -> anyhow
     println!("credence: http listening on {http}");
     session.print(http, &crate::synth_sample());
     let opts2 = opts.clone();
+    let app_ready = app.clone();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
     let feeder = tokio::task::spawn_blocking(move || {
         feed_in_process(&opts2, &model, pop, &store, &app, &stop2)
     });
+    // --seconds counts the live phase: wait for the preload first.
+    while !app_ready.ready.load(std::sync::atomic::Ordering::Acquire) && !feeder.is_finished() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     live_for(opts.seconds).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let out = feeder.await?;

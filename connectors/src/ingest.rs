@@ -26,7 +26,6 @@ use tokio_util::sync::CancellationToken;
 pub type PullConsumer = async_nats::jetstream::consumer::Consumer<pull::Config>;
 
 use crate::demo::now_us;
-use crate::nats::publish_acked;
 use crate::state::App;
 
 /// Consumer settings.
@@ -69,11 +68,7 @@ pub async fn consumer(
 }
 
 /// A publication owed before a batch is acknowledged.
-struct Effect {
-    subject: String,
-    headers: HeaderMap,
-    payload: Bytes,
-}
+type Effect = crate::nats::Pub;
 
 /// The DLQ subject of a rejected message.
 pub fn dlq_subject(nats_subject: &str) -> String {
@@ -136,32 +131,15 @@ fn list_effect(c: &ListChange) -> Option<Effect> {
 
 /// A batch handed to the acker: its effects, in flight, and the message that acknowledges it.
 struct Pending {
-    effects: Vec<(
-        Option<async_nats::jetstream::context::PublishAckFuture>,
-        Effect,
-    )>,
+    effects: crate::nats::Sent,
     last: Option<async_nats::jetstream::Message>,
     /// Fired once everything before it, and it, is stored and acknowledged (a barrier).
     done: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Sends effects to JetStream without waiting for their acknowledgements.
-async fn send_effects(
-    js: &jetstream::Context,
-    effects: Vec<Effect>,
-) -> Vec<(
-    Option<async_nats::jetstream::context::PublishAckFuture>,
-    Effect,
-)> {
-    let mut out = Vec::with_capacity(effects.len());
-    for e in effects {
-        let ack = js
-            .publish_with_headers(e.subject.clone(), e.headers.clone(), e.payload.clone())
-            .await
-            .ok();
-        out.push((ack, e));
-    }
-    out
+async fn send_effects(js: &jetstream::Context, effects: Vec<Effect>) -> crate::nats::Sent {
+    crate::nats::send(js, effects).await
 }
 
 /// The acker: for each batch in order, waits until JetStream has taken every effect
@@ -174,18 +152,7 @@ async fn acker(
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
     while let Some(p) = rx.recv().await {
-        for (ack, e) in p.effects {
-            let acked = match ack {
-                Some(ack) => matches!(
-                    tokio::time::timeout(Duration::from_secs(5), ack).await,
-                    Ok(Ok(_))
-                ),
-                None => false,
-            };
-            if !acked {
-                publish_acked(&js, e.subject, e.headers, e.payload, &cancel).await?;
-            }
-        }
+        crate::nats::await_stored(&js, p.effects, &cancel).await?;
         if let Some(m) = p.last {
             // AckPolicy::All: this acknowledges the whole batch. A lost ack only means a
             // redelivery, which the store skips by sequence.
@@ -432,26 +399,9 @@ pub async fn reevaluation(app: Arc<App>, js: jetstream::Context, epoch: u32) {
             Err(_) => return,
         };
         let effects = send_effects(&js, changes.iter().filter_map(list_effect).collect()).await;
-        for (ack, e) in effects {
-            let stored = match ack {
-                Some(a) => matches!(
-                    tokio::time::timeout(Duration::from_secs(5), a).await,
-                    Ok(Ok(_))
-                ),
-                None => false,
-            };
-            if !stored {
-                let _ = publish_acked(
-                    &js,
-                    e.subject,
-                    e.headers,
-                    e.payload,
-                    &CancellationToken::new(),
-                )
-                .await;
-            }
-            published += 1;
-        }
+        published += crate::nats::await_stored(&js, effects, &CancellationToken::new())
+            .await
+            .unwrap_or(0) as u64;
         m.list_changes
             .fetch_add(changes.len() as u64, Ordering::Relaxed);
         m.reeval_done.store(end as u64, Ordering::Relaxed);

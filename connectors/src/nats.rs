@@ -244,3 +244,53 @@ pub async fn push_model(url: &str, creds: Option<PathBuf>, model: &Model) -> any
     client.flush().await.ok();
     Ok(seq)
 }
+
+/// A message to publish to JetStream.
+#[derive(Clone, Debug)]
+pub struct Pub {
+    pub subject: String,
+    pub headers: HeaderMap,
+    pub payload: Bytes,
+}
+
+/// Published messages with their acknowledgements still to come.
+pub type Sent = Vec<(
+    Option<async_nats::jetstream::context::PublishAckFuture>,
+    Pub,
+)>;
+
+/// Publishes every message without waiting for JetStream's acknowledgements.
+pub async fn send(js: &jetstream::Context, msgs: Vec<Pub>) -> Sent {
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let ack = js
+            .publish_with_headers(m.subject.clone(), m.headers.clone(), m.payload.clone())
+            .await
+            .ok();
+        out.push((ack, m));
+    }
+    out
+}
+
+/// Waits until JetStream has stored every message sent, publishing again (same headers, so the
+/// same `Nats-Msg-Id`) any whose acknowledgement failed. Returns how many were stored.
+pub async fn await_stored(
+    js: &jetstream::Context,
+    sent: Sent,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<usize> {
+    let n = sent.len();
+    for (ack, m) in sent {
+        let stored = match ack {
+            Some(a) => matches!(
+                tokio::time::timeout(Duration::from_secs(5), a).await,
+                Ok(Ok(_))
+            ),
+            None => false,
+        };
+        if !stored {
+            publish_acked(js, m.subject, m.headers, m.payload, cancel).await?;
+        }
+    }
+    Ok(n)
+}

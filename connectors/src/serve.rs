@@ -443,34 +443,18 @@ async fn audit_publisher(
         let mut round = Vec::new();
         while let Ok(rec) = rx.try_recv() {
             let subject = format!("credit.audit.{}", rec.role);
-            let payload = Bytes::from(serde_json::to_vec(&rec).unwrap_or_default());
-            let ack = js.publish(subject.clone(), payload.clone()).await.ok();
-            round.push((ack, subject, payload));
+            round.push(nats::Pub {
+                subject,
+                headers: Default::default(),
+                payload: Bytes::from(serde_json::to_vec(&rec).unwrap_or_default()),
+            });
             if round.len() >= 4096 {
                 break;
             }
         }
-        for (ack, subject, payload) in round {
-            let stored = match ack {
-                Some(a) => matches!(
-                    tokio::time::timeout(Duration::from_secs(5), a).await,
-                    Ok(Ok(_))
-                ),
-                None => false,
-            };
-            if !stored {
-                if let Err(e) = nats::publish_acked(
-                    &js,
-                    subject,
-                    Default::default(),
-                    payload,
-                    &CancellationToken::new(),
-                )
-                .await
-                {
-                    tracing::error!(error = %e, "an audit record could not be stored");
-                }
-            }
+        let sent = nats::send(&js, round).await;
+        if let Err(e) = nats::await_stored(&js, sent, &CancellationToken::new()).await {
+            tracing::error!(error = %e, "audit records could not be stored");
         }
         if closing && rx.is_empty() {
             break;

@@ -678,19 +678,10 @@ impl Store {
     fn update_members(&self, key: SubjectKey, old: &Cache, new: &Cache) {
         let judges = read(&self.judges);
         let names = |c: &Cache| -> Vec<String> {
-            let Some(j) = judges.get(c.epoch as usize) else {
-                return Vec::new();
-            };
-            let mut out = Vec::new();
-            let mut m = c.list_mask;
-            while m != 0 {
-                let b = m.trailing_zeros() as usize;
-                m &= m - 1;
-                if let Some(l) = j.model.lists.get(b) {
-                    out.push(l.name.clone());
-                }
-            }
-            out
+            judges
+                .get(c.epoch as usize)
+                .map(|j| list_names(j, c.list_mask))
+                .unwrap_or_default()
         };
         let (was, now) = (
             if old.next_change == Ts::MIN {
