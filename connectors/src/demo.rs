@@ -175,6 +175,10 @@ async fn with_nats(
     let mut last_print = Instant::now();
     use futures::StreamExt as _;
     for i in 0..pop.len() {
+        // Ctrl-C during the preload stops the service (its own signal handler): stop too.
+        if running.root.is_cancelled() {
+            break;
+        }
         for e in gen.history(i) {
             let ack = js.publish(e.subject, e.payload.into()).await?;
             inflight.push(std::future::IntoFuture::into_future(ack));
@@ -199,7 +203,7 @@ async fn with_nats(
         .await?
         .state
         .last_sequence;
-    while store.last_seq() < target {
+    while store.last_seq() < target && !running.root.is_cancelled() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         progress_store(tty, "preload", &store, started.elapsed());
     }
@@ -212,9 +216,11 @@ async fn with_nats(
     tokio::pin!(stop);
     let mut sent = 0u64;
     let rate = opts.rate.max(1);
+    let root = running.root.clone();
     loop {
         tokio::select! {
             _ = &mut stop => break,
+            _ = root.cancelled() => break,
             _ = tokio::time::sleep(Duration::from_millis(10)) => {}
         }
         let due = (live_start.elapsed().as_secs_f64() * rate as f64) as u64;

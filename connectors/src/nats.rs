@@ -136,6 +136,9 @@ pub async fn last_seq(stream: &mut stream::Stream) -> anyhow::Result<u64> {
         .last_sequence)
 }
 
+/// How long a shutdown keeps trying to store what is still queued while NATS is away.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// Publishes and waits for JetStream's acknowledgement, retrying while the server is away.
 pub async fn publish_acked(
     js: &jetstream::Context,
@@ -145,6 +148,10 @@ pub async fn publish_acked(
     cancel: &tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(50);
+    // While running, retry for as long as it takes (the server restarts, the publish goes
+    // through). Once shutting down, keep trying for SHUTDOWN_GRACE, then give up and say so:
+    // a shutdown must end even with the server gone.
+    let mut give_up: Option<std::time::Instant> = None;
     loop {
         let attempt = async {
             js.publish_with_headers(subject.clone(), headers.clone(), payload.clone())
@@ -160,8 +167,12 @@ pub async fn publish_acked(
             }
             Err(_) => tracing::warn!("publish timed out; retrying"),
         }
-        if cancel.is_cancelled() && delay > Duration::from_secs(2) {
-            anyhow::bail!("shutting down with a publish not acknowledged");
+        if cancel.is_cancelled() {
+            let deadline =
+                *give_up.get_or_insert_with(|| std::time::Instant::now() + SHUTDOWN_GRACE);
+            if std::time::Instant::now() >= deadline {
+                anyhow::bail!("shutting down with a publish to {subject} not acknowledged");
+            }
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));

@@ -119,11 +119,16 @@ fn spawn_nats(bin: &Path, dir: &Path, port: Option<u16>) -> Result<(Child, u16),
     let port_arg = port.map_or("-1".to_owned(), |p| p.to_string());
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let mut child = Command::new(bin)
-            .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
             .arg(dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C meant for the demo must not take the server down
+        // while the engine is still storing what it owes (it is killed on drop instead).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd
             .spawn()
             .map_err(|e| format!("starting nats-server: {e}"))?;
         let stderr = child.stderr.take().expect("stderr");

@@ -255,7 +255,7 @@ pub async fn writer(
                 subject.clone(),
                 headers,
                 Bytes::from(payload),
-                &CancellationToken::new(),
+                &cancel,
             )
             .await
             {

@@ -453,7 +453,7 @@ async fn audit_publisher(
             }
         }
         let sent = nats::send(&js, round).await;
-        if let Err(e) = nats::await_stored(&js, sent, &CancellationToken::new()).await {
+        if let Err(e) = nats::await_stored(&js, sent, &cancel).await {
             tracing::error!(error = %e, "audit records could not be stored");
         }
         if closing && rx.is_empty() {
