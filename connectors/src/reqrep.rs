@@ -128,8 +128,9 @@ pub async fn run(
             tracing::warn!(error = %e, "a NATS reply could not be sent");
         }
     }
-    let _ = checks.unsubscribe().await;
-    let _ = reports.unsubscribe().await;
+    // Bounded: with the server gone these would wait for it.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), checks.unsubscribe()).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), reports.unsubscribe()).await;
     Ok(())
 }
 

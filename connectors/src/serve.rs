@@ -131,7 +131,8 @@ impl Running {
             // Any task ending ends the service.
             self.root.cancel();
         }
-        self.client.flush().await.ok();
+        // Bounded: with the server gone a flush would wait for it forever.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.client.flush()).await;
         tracing::info!("stopped");
         Ok(())
     }

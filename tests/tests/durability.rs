@@ -396,3 +396,39 @@ async fn a_snapshot_ahead_of_its_stream_refuses_to_start() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("lost data"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_even_with_the_nats_server_gone() {
+    let mut f = Fixture::start().await;
+    let last = burst(&f.js, 20, 2, |_| {}).await;
+    f.wait_applied(last).await;
+    // A receipt queued, then the server goes away.
+    let body =
+        json!({"subject": {"kind": "legal", "id": legal_id(1)}, "context": "financial_loan"});
+    assert_eq!(
+        http::post(
+            f.credence.http,
+            "/v1/check",
+            Some(credence_tests::tokens::DEPARTMENT),
+            &body
+        )
+        .await
+        .unwrap()
+        .status,
+        200
+    );
+    f.nats.kill();
+    let started = std::time::Instant::now();
+    let code = f.credence.terminate(Duration::from_secs(60));
+    assert!(
+        code.is_some(),
+        "still running 60 s after SIGTERM; logs:\n{}",
+        f.credence.logs()
+    );
+    assert!(started.elapsed() < Duration::from_secs(45));
+    // The state's own snapshot does not need NATS.
+    let snaps = std::fs::read_dir(f.state_dir().join("snapshots"))
+        .unwrap()
+        .count();
+    assert!(snaps >= 1);
+}
