@@ -630,11 +630,10 @@ async fn list_members(
         if key.kind() == Kind::Natural {
             audit(&app, &p, key, purpose, "GET /v1/lists", "ok")?;
         }
-        let report = app.store.report(key, now, true);
-        let Some(entry) = report.lists.into_iter().find(|l| l.list == list) else {
+        let Some(entry) = app.store.list_entry(key, &list, now) else {
             continue;
         };
-        members.push(json!({"subject": report.subject, "since": entry.since, "until": entry.until, "reasons": entry.reasons}));
+        members.push(json!({"subject": credence_engine::answer::SubjectRef::of(key), "since": entry.since, "until": entry.until, "reasons": entry.reasons}));
     }
     Ok(json_response(
         &json!({"members": members, "next_cursor": next.map(encode_cursor)}),

@@ -297,6 +297,34 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A subject's membership of `list` at `t` (since, until, reasons), from its cache when that
+    /// answers for `t`: what a list page shows per member, without a whole report.
+    pub fn list_entry(&self, key: SubjectKey, list: &str, t: Ts) -> Option<ListEntry> {
+        let judge = self.judge();
+        let id = judge.model.list_id(list)?;
+        self.with_subject(key, |s| {
+            let subject = s?;
+            let fresh;
+            let span = if subject.cache.valid(&judge, t) {
+                *subject.cache.span(id)?
+            } else {
+                fresh = evaluate(&judge, subject, t);
+                *fresh.lists.iter().find(|x| x.list == id)?
+            };
+            Some(ListEntry {
+                list: list.to_owned(),
+                since: ts(span.since),
+                until: span.until.map(ts),
+                reasons: list_reasons(&judge, subject, id, t)
+                    .iter()
+                    .map(|v| self.record_name(v.rec.source, v.id))
+                    .collect(),
+            })
+        })
+    }
+}
+
 fn list_names(model: &credence_models::Model, mask: u32) -> Vec<String> {
     let mut out = Vec::new();
     let mut m = mask;

@@ -861,19 +861,6 @@ impl Store {
         }
     }
 
-    /// Subjects whose kind is `kind` and who are on list `list` now (from the caches).
-    pub fn members(&self, list: u8, kind: Option<Kind>) -> Vec<SubjectKey> {
-        let mut out: Vec<SubjectKey> = self
-            .subjects
-            .iter()
-            .filter(|e| e.value().cache.list_mask & (1 << list) != 0)
-            .filter(|e| kind.is_none_or(|k| e.key().kind() == k))
-            .map(|e| *e.key())
-            .collect();
-        out.sort();
-        out
-    }
-
     /// Compacts records whose effect ended more than the model's retention before `now`.
     pub fn compact(&self, now: Ts) -> usize {
         let judge = self.judge();
