@@ -305,3 +305,51 @@ pub async fn await_stored(
     }
     Ok(n)
 }
+
+/// A bounded queue drained in rounds on a timer, not woken per item (waking a task on the
+/// other core for every check cost more than the work): the receipts writer and the audit
+/// publisher. On `cancel` the queue is closed and what it still holds is handed out.
+pub struct Rounds<T> {
+    rx: tokio::sync::mpsc::Receiver<T>,
+    tick: tokio::time::Interval,
+    cancel: tokio_util::sync::CancellationToken,
+    closing: bool,
+}
+
+impl<T> Rounds<T> {
+    pub fn new(
+        rx: tokio::sync::mpsc::Receiver<T>,
+        period: Duration,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Rounds<T> {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Rounds {
+            rx,
+            tick,
+            cancel,
+            closing: false,
+        }
+    }
+
+    /// Waits for the next round and returns everything queued (possibly nothing); `None` once
+    /// shut down and drained.
+    pub async fn next(&mut self) -> Option<Vec<T>> {
+        if self.closing && self.rx.is_empty() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled(), if !self.closing => {
+                self.rx.close();
+                self.closing = true;
+            }
+            _ = self.tick.tick() => {}
+        }
+        let mut out = Vec::new();
+        while let Ok(item) = self.rx.try_recv() {
+            out.push(item);
+        }
+        Some(out)
+    }
+}

@@ -210,36 +210,15 @@ pub async fn read_all(js: &jetstream::Context) -> anyhow::Result<Vec<Line>> {
 pub async fn writer(
     js: jetstream::Context,
     chain: String,
-    mut rx: mpsc::Receiver<Line>,
+    rx: mpsc::Receiver<Line>,
     cancel: CancellationToken,
 ) {
     let subject = format!("{SUBJECT_PREFIX}{chain}");
-    let mut tick = tokio::time::interval(FLUSH);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled(), if !closing => {
-                rx.close();
-                closing = true;
-            }
-            _ = tick.tick() => {}
-        }
-        loop {
-            let mut buf: Vec<Line> = Vec::new();
-            while buf.len() < BATCH {
-                match rx.try_recv() {
-                    Ok(l) => buf.push(l),
-                    Err(_) => break,
-                }
-            }
-            if buf.is_empty() {
-                break;
-            }
-            let first = buf[0].seq;
-            let mut payload = Vec::with_capacity(buf.len() * 512);
-            for l in &buf {
+    let mut rounds = crate::nats::Rounds::new(rx, FLUSH, cancel.clone());
+    while let Some(lines) = rounds.next().await {
+        for batch in lines.chunks(BATCH) {
+            let mut payload = Vec::with_capacity(batch.len() * 512);
+            for l in batch {
                 if let Ok(text) = serde_json::to_vec(l) {
                     payload.extend_from_slice(&text);
                     payload.push(b'\n');
@@ -248,7 +227,7 @@ pub async fn writer(
             let mut headers = async_nats::HeaderMap::new();
             headers.insert(
                 async_nats::header::NATS_MESSAGE_ID,
-                format!("receipts:{chain}:{first}").as_str(),
+                format!("receipts:{chain}:{}", batch[0].seq).as_str(),
             );
             if let Err(e) = crate::nats::publish_acked(
                 &js,
@@ -261,9 +240,6 @@ pub async fn writer(
             {
                 tracing::error!(error = %e, "receipts could not be stored");
             }
-        }
-        if closing && rx.is_empty() {
-            break;
         }
     }
 }

@@ -426,39 +426,24 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
 /// stores every one queued.
 async fn audit_publisher(
     js: jetstream::Context,
-    mut rx: mpsc::Receiver<AuditRecord>,
+    rx: mpsc::Receiver<AuditRecord>,
     cancel: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_millis(10));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut closing = false;
-    loop {
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled(), if !closing => {
-                rx.close();
-                closing = true;
+    let mut rounds = nats::Rounds::new(rx, Duration::from_millis(10), cancel.clone());
+    while let Some(records) = rounds.next().await {
+        for chunk in records.chunks(4096) {
+            let round = chunk
+                .iter()
+                .map(|rec| nats::Pub {
+                    subject: format!("credit.audit.{}", rec.role),
+                    headers: Default::default(),
+                    payload: Bytes::from(serde_json::to_vec(rec).unwrap_or_default()),
+                })
+                .collect();
+            let sent = nats::send(&js, round).await;
+            if let Err(e) = nats::await_stored(&js, sent, &cancel).await {
+                tracing::error!(error = %e, "audit records could not be stored");
             }
-            _ = tick.tick() => {}
-        }
-        let mut round = Vec::new();
-        while let Ok(rec) = rx.try_recv() {
-            let subject = format!("credit.audit.{}", rec.role);
-            round.push(nats::Pub {
-                subject,
-                headers: Default::default(),
-                payload: Bytes::from(serde_json::to_vec(&rec).unwrap_or_default()),
-            });
-            if round.len() >= 4096 {
-                break;
-            }
-        }
-        let sent = nats::send(&js, round).await;
-        if let Err(e) = nats::await_stored(&js, sent, &cancel).await {
-            tracing::error!(error = %e, "audit records could not be stored");
-        }
-        if closing && rx.is_empty() {
-            break;
         }
     }
 }
